@@ -1,0 +1,74 @@
+// Small readers over the pure parsers: one file, one value.
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { parseFlatKeyed, parseInteger, parsePressure, type Pressure } from './parse.js';
+import { ancestry, type Hierarchy } from './resolve.js';
+
+export async function readText(file: string): Promise<string> {
+  const text = await readFile(file, 'utf8');
+  if (text.length === 0) throw new Error(`${file} is empty`);
+  return text;
+}
+
+export async function readOptionalText(file: string): Promise<string | undefined> {
+  try {
+    return await readText(file);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+}
+
+function withFile<T>(file: string, parse: (text: string) => T): (text: string) => T {
+  return (text) => {
+    try {
+      return parse(text);
+    } catch (error) {
+      throw new Error(`${file}: ${(error as Error).message}`);
+    }
+  };
+}
+
+export async function readInteger(dir: string, name: string): Promise<number> {
+  const file = path.join(dir, name);
+  return withFile(file, parseInteger)(await readText(file));
+}
+
+export async function readFlatKeyed(dir: string, name: string): Promise<Map<string, number>> {
+  const file = path.join(dir, name);
+  return withFile(file, parseFlatKeyed)(await readText(file));
+}
+
+export async function readParsed<T>(dir: string, name: string, parse: (text: string) => T): Promise<T> {
+  const file = path.join(dir, name);
+  return withFile(file, parse)(await readText(file));
+}
+
+export async function readOptionalPressure(file: string): Promise<Pressure | undefined> {
+  const text = await readOptionalText(file);
+  return text === undefined ? undefined : withFile(file, parsePressure)(text);
+}
+
+/**
+ * The smallest limit on the way from the cgroup up to its mount point.
+ * `readLimit` returns null for "unlimited"; a directory without the file (a namespace's view ends) is skipped.
+ */
+export async function smallestLimitUpTheTree(
+  hierarchy: Hierarchy,
+  readLimit: (dir: string) => Promise<number | null>,
+): Promise<number | null> {
+  let smallest: number | null = null;
+  for (const dir of ancestry(hierarchy)) {
+    let limit: number | null;
+    try {
+      limit = await readLimit(dir);
+    } catch (error) {
+      // The watched cgroup's own file must be readable, but the root of a v2 hierarchy has no memory.max or cpu.max.
+      const isRootOrAncestor = dir !== hierarchy.dir || dir === hierarchy.mountPoint;
+      if (isRootOrAncestor && (error as NodeJS.ErrnoException).code === 'ENOENT') continue;
+      throw error;
+    }
+    if (limit !== null && (smallest === null || limit < smallest)) smallest = limit;
+  }
+  return smallest;
+}

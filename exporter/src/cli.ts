@@ -1,0 +1,49 @@
+#!/usr/bin/env node
+// The `headroom` command: serve the exporter (default) or run a subcommand.
+import { FlagError, helpText, parseCommandLine } from './flags.js';
+import { serveFlags, type ServeConfig } from './config.js';
+import { startExporter } from './serve.js';
+import { VERSION } from './version.js';
+import pino from 'pino';
+
+const USAGE = `usage: headroom [flags]
+
+Serves container resource metrics (/metrics), health (/health) and usage statistics (/statistics).`;
+
+function fail(message: string): never {
+  process.stderr.write(`headroom: ${message}\n`);
+  process.exit(2);
+}
+
+async function serve(argv: string[]): Promise<void> {
+  let parsed;
+  try {
+    parsed = parseCommandLine(serveFlags, argv, process.env);
+  } catch (error) {
+    if (error instanceof FlagError) fail(error.message);
+    throw error;
+  }
+  if (parsed.help) { process.stdout.write(`${helpText(USAGE, serveFlags)}\n`); return; }
+  if (parsed.version) { process.stdout.write(`headroom ${VERSION}\n`); return; }
+  if (parsed.positionals.length > 0) fail(`unknown command ${JSON.stringify(parsed.positionals[0])} (see --help)`);
+  const config = parsed.values as ServeConfig;
+  const log = pino({ level: config.logLevel });
+  let exporter;
+  try {
+    exporter = await startExporter(config, [], log);
+  } catch (error) {
+    log.fatal({ err: (error as Error).message }, 'cannot start');
+    process.exit(1);
+  }
+  const shutdown = (signal: string) => {
+    log.info({ signal }, 'shutting down');
+    exporter.close().then(() => process.exit(0), () => process.exit(1));
+  };
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.once('SIGINT', () => shutdown('SIGINT'));
+}
+
+const [command, ...rest] = process.argv.slice(2);
+const commands: Record<string, (argv: string[]) => Promise<void>> = {};
+if (command !== undefined && command in commands) await commands[command]!(rest);
+else await serve(process.argv.slice(2));

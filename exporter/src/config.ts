@@ -1,0 +1,46 @@
+// The exporter's configuration: flags, their environment variables and defaults.
+import { absolutePath, durationSeconds, httpUrl, listenAddress, optionalPositiveInteger, positiveInteger, type FlagSpec } from './flags.js';
+import { parseCpus, parseMemorySize, formatMemorySize, formatCpus } from './sizes.js';
+import { DEFAULT_TIER } from './thresholds.js';
+
+export const DEFAULT_PORT = 9477;
+
+const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof logLevels)[number];
+
+function oneOf<T extends string>(choices: readonly T[]) {
+  return (raw: string): T | null => (choices.includes(raw as T) ? (raw as T) : null);
+}
+
+function optionalPath(raw: string): string | undefined | null {
+  return raw === '' ? undefined : raw;
+}
+
+function optionalCgroupPath(raw: string): string | undefined | null {
+  return raw === '' ? undefined : absolutePath(raw);
+}
+
+export const serveFlags = {
+  listenAddress: { name: 'web.listen-address', default: `127.0.0.1:${DEFAULT_PORT}`, form: 'HOST:PORT', help: 'Address on which to expose metrics, health and statistics.', parse: listenAddress },
+  telemetryPath: { name: 'web.telemetry-path', default: '/metrics', form: '/PATH', help: 'Path under which to expose metrics.', parse: absolutePath },
+  webConfigFile: { name: 'web.config.file', default: '', form: 'FILE', help: 'Exporter-toolkit web configuration file (TLS, basic auth).', parse: optionalPath },
+  procfs: { name: 'path.procfs', default: '/proc', form: '/PATH', help: 'procfs mount point.', parse: absolutePath },
+  sysfs: { name: 'path.sysfs', default: '/sys', form: '/PATH', help: 'sysfs mount point (cgroup mounts under it are read through it).', parse: absolutePath },
+  targetPid: { name: 'target.pid', env: 'TARGET_PID', default: '', form: 'PID', help: 'Process whose cgroup is watched; none watches the exporter\'s own.', parse: optionalPositiveInteger },
+  targetCgroup: { name: 'target.cgroup', env: 'TARGET_CGROUP', default: '', form: '/CGROUP/PATH', help: 'Cgroup path (as in /proc/PID/cgroup) to watch instead of a process\'s.', parse: optionalCgroupPath },
+  targetHealthUrl: { name: 'target.health-url', env: 'TARGET_HEALTH_URL', default: '', form: 'http(s)://URL', help: 'Health URL of the watched application, shown under /health as "target".', parse: httpUrl },
+  dataDir: { name: 'data.dir', env: 'HEADROOM_DATA_DIR', default: './data', form: 'DIR', help: 'Directory of the SQLite statistics database.', parse: (raw: string) => (raw === '' ? null : raw) },
+  databaseUrl: { name: 'database.url', env: 'DATABASE_URL', default: '', form: 'postgres://USER:PASS@HOST:PORT/DB or sqlite:///PATH', help: 'Statistics database; none uses SQLite under --data.dir.', parse: optionalPath },
+  statisticsRetention: { name: 'statistics.retention', env: 'STATISTICS_RETENTION', default: '90d', form: 'DURATION (e.g. 90d)', help: 'Usage reports older than this are pruned.', parse: durationSeconds },
+  processesTop: { name: 'collector.processes.top', default: '10', form: 'N', help: 'Process groups exported by name, by CPU; the rest are summed as "other".', parse: positiveInteger },
+  logLevel: { name: 'log.level', env: 'LOG_LEVEL', default: 'info', form: logLevels.join('|'), help: 'Log level.', parse: oneOf(logLevels) },
+  memoryLimit: { name: 'declared.memory-limit', env: 'MEMORY_LIMIT', default: formatMemorySize(DEFAULT_TIER.memoryLimitBytes), form: 'SIZE (e.g. 2048M)', help: 'Declared memory limit, as in compose.', parse: parseMemorySize },
+  cpuLimit: { name: 'declared.cpu-limit', env: 'CPU_LIMIT', default: formatCpus(DEFAULT_TIER.cpuLimitCores), form: 'CPUS (e.g. 2.0)', help: 'Declared CPU limit, as in compose.', parse: parseCpus },
+  memoryReservation: { name: 'declared.memory-reservation', env: 'MEMORY_RESERVATION', default: formatMemorySize(DEFAULT_TIER.memoryReservationBytes), form: 'SIZE (e.g. 512M)', help: 'Declared memory reservation, used where the cgroup has none.', parse: parseMemorySize },
+  cpuReservation: { name: 'declared.cpu-reservation', env: 'CPU_RESERVATION', default: formatCpus(DEFAULT_TIER.cpuReservationCores), form: 'CPUS (e.g. 0.5)', help: 'Declared CPU reservation (no cgroup file carries it).', parse: parseCpus },
+} satisfies Record<string, FlagSpec<unknown>>;
+
+export type ServeConfig = {
+  [K in keyof typeof serveFlags]: Exclude<ReturnType<(typeof serveFlags)[K]['parse']>, null>;
+};
+

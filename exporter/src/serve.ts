@@ -1,0 +1,115 @@
+// `headroom` (serve): wires the collectors, health checks and extensions into one HTTP server.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Express, NextFunction, Request, Response } from 'express';
+import pino, { type Logger } from 'pino';
+import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import type { ServeConfig } from './config.js';
+import type { Collector } from './collectors/collector.js';
+import { cpuCollector } from './collectors/cpu.js';
+import { memoryCollector } from './collectors/memory.js';
+import { oomCollector } from './collectors/oom.js';
+import { pressureCollector } from './collectors/pressure.js';
+import { processesCollector } from './collectors/processes.js';
+import { tasksCollector } from './collectors/tasks.js';
+import { collectorsCheck, createHealthMetrics, evaluateHealth, resourcesCheck, type HealthCheck } from './health.js';
+import { createApp, type Evaluation } from './http/app.js';
+import { createCollectorMetrics, createDeclaredMetrics } from './metrics.js';
+import { Scraper } from './scrape.js';
+import { VERSION } from './version.js';
+
+/** What a feature adds to the server: routes, health checks, and what to close on shutdown. */
+export interface Extension {
+  mount?: (app: Express) => void;
+  healthChecks?: HealthCheck[];
+  guard?: (request: Request, response: Response, next: NextFunction) => void;
+  close?: () => Promise<void>;
+}
+
+export interface ExtensionContext { config: ServeConfig; registry: Registry; log: Logger }
+export type ExtensionFactory = (context: ExtensionContext) => Promise<Extension>;
+
+export interface RunningExporter {
+  server: Server;
+  address: AddressInfo;
+  scraper: Scraper;
+  close: () => Promise<void>;
+}
+
+export function createCollectors(config: ServeConfig, registry: Registry): { collectors: Collector[]; metrics: ReturnType<typeof createCollectorMetrics> } {
+  const metrics = createCollectorMetrics(registry);
+  const declared = createDeclaredMetrics(registry);
+  declared.memoryLimit.set(config.memoryLimit);
+  declared.cpuLimit.set(config.cpuLimit);
+  declared.memoryReservation.set(config.memoryReservation);
+  declared.cpuReservation.set(config.cpuReservation);
+  const collectors = [
+    memoryCollector(metrics, config.memoryReservation),
+    cpuCollector(metrics, config.cpuReservation),
+    oomCollector(metrics),
+    pressureCollector(metrics),
+    tasksCollector(metrics),
+    processesCollector(metrics, config.processesTop),
+  ];
+  return { collectors, metrics };
+}
+
+export async function startExporter(config: ServeConfig, extensionFactories: readonly ExtensionFactory[] = [], log: Logger = pino({ level: config.logLevel })): Promise<RunningExporter> {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  new Gauge({ name: 'headroom_build_info', help: 'Build information; always 1.', labelNames: ['version', 'nodejs'], registers: [registry] }).set({ version: VERSION, nodejs: process.version }, 1);
+
+  const { collectors, metrics } = createCollectors(config, registry);
+  const scraper = new Scraper(collectors, metrics, { procfs: config.procfs, sysfs: config.sysfs, pid: config.targetPid, cgroupPath: config.targetCgroup }, log);
+  const extensions: Extension[] = [];
+  for (const factory of extensionFactories) extensions.push(await factory({ config, registry, log }));
+  const checks: HealthCheck[] = [collectorsCheck, resourcesCheck, ...extensions.flatMap((extension) => extension.healthChecks ?? [])];
+  const healthMetrics = createHealthMetrics(registry);
+
+  let inFlight: Promise<Evaluation> | undefined;
+  const evaluate = (): Promise<Evaluation> => {
+    inFlight ??= (async () => {
+      const scrape = await scraper.scrape();
+      const health = await evaluateHealth(checks, scrape);
+      healthMetrics.record(health);
+      return { health };
+    })().finally(() => { inFlight = undefined; });
+    return inFlight;
+  };
+
+  const guards = extensions.flatMap((extension) => (extension.guard ? [extension.guard] : []));
+  const app = createApp({
+    registry,
+    telemetryPath: config.telemetryPath,
+    evaluate,
+    mount: extensions.flatMap((extension) => (extension.mount ? [extension.mount] : [])),
+    guard: guards.length === 0 ? undefined : (request, response, next) => {
+      const run = (index: number): void => {
+        if (index === guards.length) return next();
+        guards[index]!(request, response, (error?: unknown) => (error ? next(error) : run(index + 1)));
+      };
+      run(0);
+    },
+  });
+
+  // The CPU percent is a rate: one scrape at start gives the first scrape a reference sample.
+  await scraper.scrape();
+
+  const server = createServer(app);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.listenAddress.port, config.listenAddress.host, () => resolve());
+  });
+  const address = server.address() as AddressInfo;
+  log.info({ address: `${address.address}:${address.port}`, version: VERSION }, 'listening');
+
+  let closing: Promise<void> | undefined;
+  const close = () => (closing ??= (async () => {
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeIdleConnections();
+    });
+    for (const extension of extensions) await extension.close?.();
+  })());
+  return { server, address, scraper, close };
+}

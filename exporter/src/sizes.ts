@@ -1,0 +1,42 @@
+// Compose's size syntax: memory as `2048M`, `2g`, `512mb`, `1073741824` (bytes); CPUs as `2.0`.
+
+const MEMORY_UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
+const MEMORY_PATTERN = /^(\d+(?:\.\d+)?)\s*([kmgt]?)b?$/i;
+
+/** Bytes for a compose memory size, or null when the text is not one. */
+export function parseMemorySize(text: string): number | null {
+  const match = MEMORY_PATTERN.exec(text.trim());
+  if (!match) return null;
+  const multiplier = MEMORY_UNITS[match[2]!.toLowerCase()]!;
+  const bytes = Math.round(Number(match[1]) * multiplier);
+  return Number.isFinite(bytes) && bytes > 0 ? bytes : null;
+}
+
+/** Cores for a compose CPU count, or null when the text is not one. */
+export function parseCpus(text: string): number | null {
+  if (!/^\d+(?:\.\d+)?$/.test(text.trim())) return null;
+  const cores = Number(text);
+  return cores > 0 ? cores : null;
+}
+
+/** Compose's memory syntax for bytes, in whole MiB (`2048M`). */
+export function formatMemorySize(bytes: number): string {
+  return `${Math.round(bytes / 1024 ** 2)}M`;
+}
+
+/** Compose's CPU syntax (`2.0`, `0.25`). */
+export function formatCpus(cores: number): string {
+  return Number.isInteger(cores) ? cores.toFixed(1) : String(cores);
+}
+
+/** Human units for messages: `1.5 GiB`, `300 MiB`. */
+export function humanBytes(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes;
+  let unit = 0;
+  while (Math.abs(value) >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  return `${Number(value.toFixed(value >= 100 || unit === 0 ? 0 : 1))} ${units[unit]}`;
+}
