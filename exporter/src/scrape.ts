@@ -1,6 +1,7 @@
 // One scrape: resolve the cgroup once, run every collector, record each one's success and duration.
 // Concurrent callers share the scrape in flight, so two Prometheus servers cost one read of the kernel files.
 import type { Logger } from 'pino';
+import type { Metric } from 'prom-client';
 import { locateCgroup, type CgroupLocation } from './cgroup/resolve.js';
 import type { Collector, ScrapeContext, ScrapeSummary } from './collectors/collector.js';
 import { readCgroupPids } from './collectors/tasks.js';
@@ -61,15 +62,21 @@ export class Scraper {
     return result;
   }
 
+  /** Empties a metric. prom-client's reset() seeds an unlabelled metric with 0, which would publish a failed read as a real zero. */
+  private static clear(metric: Metric): void {
+    metric.reset();
+    (metric as unknown as { hashMap: Record<string, unknown> }).hashMap = {};
+  }
+
   private async runCollector(collector: Collector, context: ScrapeContext): Promise<[string, CollectorOutcome]> {
     const started = performance.now();
-    for (const metric of collector.metrics) metric.reset();
+    for (const metric of collector.metrics) Scraper.clear(metric);
     let outcome: CollectorOutcome;
     try {
       await collector.collect(context);
       outcome = { success: true, durationSeconds: (performance.now() - started) / 1000 };
     } catch (error) {
-      for (const metric of collector.metrics) metric.reset(); // nothing half-collected
+      for (const metric of collector.metrics) Scraper.clear(metric); // nothing half-collected
       const message = error instanceof Error ? error.message : String(error);
       this.log.warn({ collector: collector.name, err: message }, 'collector failed');
       outcome = { success: false, durationSeconds: (performance.now() - started) / 1000, error: message };
