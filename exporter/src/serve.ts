@@ -57,6 +57,8 @@ export function createCollectors(config: ServeConfig, registry: Registry): { col
 export async function startExporter(config: ServeConfig, extensionFactories: readonly ExtensionFactory[] = [], log: Logger = pino({ level: config.logLevel })): Promise<RunningExporter> {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  // Gauges named like counters: `promtool check metrics` rejects them, and the process_ metrics say the same.
+  for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) registry.removeSingleMetric(name);
   new Gauge({ name: 'headroom_build_info', help: 'Build information; always 1.', labelNames: ['version', 'nodejs'], registers: [registry] }).set({ version: VERSION, nodejs: process.version }, 1);
 
   const { collectors, metrics } = createCollectors(config, registry);

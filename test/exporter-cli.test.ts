@@ -1,0 +1,97 @@
+// The `headroom` command as a user meets it: flags, help, endpoints, lint of /metrics, SIGTERM.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { CLI, run, startExporter } from './helpers/processes.js';
+import { parseExposition } from './helpers/metrics-text.js';
+
+const headroom = (args: string[], env: NodeJS.ProcessEnv = {}) => run(process.execPath, [CLI, ...args], { env: { ...process.env, ...env } });
+
+test('--help lists every flag with its default and exits 0', async () => {
+  const { code, stdout } = await headroom(['--help']);
+  assert.is(code, 0);
+  for (const flag of ['--web.listen-address', '--web.telemetry-path', '--web.config.file', '--path.procfs', '--path.sysfs', '--target.pid', '--declared.memory-limit', '[$MEMORY_LIMIT]']) {
+    assert.ok(stdout.includes(flag), `help mentions ${flag}`);
+  }
+  assert.ok(stdout.includes('"127.0.0.1:9477"'), 'the default listen address');
+});
+
+test('bad flags and variables: one line naming them, exit 2', async () => {
+  const cases: Array<[string[], NodeJS.ProcessEnv, RegExp]> = [
+    [['--no-such-flag'], {}, /unknown flag --no-such-flag/],
+    [['--web.listen-address=nowhere'], {}, /--web\.listen-address.*HOST:PORT/],
+    [['--target.pid=-3'], {}, /--target\.pid/],
+    [['--web.listen-address'], {}, /--web\.listen-address needs a value/],
+    [['--log.level=loud'], {}, /--log\.level/],
+    [[], { MEMORY_LIMIT: 'plenty' }, /environment variable MEMORY_LIMIT.*SIZE/],
+    [[], { CPU_LIMIT: '-1' }, /CPU_LIMIT/],
+    [['surprise'], {}, /unknown command "surprise"/],
+  ];
+  for (const [args, env, pattern] of cases) {
+    const { code, stderr, stdout } = await headroom(args, env);
+    assert.is(code, 2, `${args.join(' ')} ${JSON.stringify(env)} exits 2`);
+    assert.is(stdout, '');
+    assert.is(stderr.trim().split('\n').length, 1, `one line: ${stderr}`);
+    assert.match(stderr, pattern);
+  }
+});
+
+test('landing page, metrics, health, 404 as JSON', async () => {
+  const exporter = await startExporter();
+  try {
+    const landing = await fetch(`${exporter.url}/`);
+    const html = await landing.text();
+    assert.is(landing.status, 200);
+    assert.match(html, /headroom \d+\.\d+\.\d+/);
+    assert.match(html, /href="\/metrics"/);
+    assert.match(html, /href="\/health"/);
+    const metrics = await fetch(`${exporter.url}/metrics`);
+    assert.is(metrics.status, 200);
+    assert.match(metrics.headers.get('content-type') ?? '', /text\/plain/);
+    const names = new Set(parseExposition(await metrics.text()).map((sample) => sample.name));
+    for (const name of ['headroom_cpu_percent', 'headroom_memory_percent', 'headroom_memory_available_bytes', 'headroom_build_info', 'headroom_scrape_collector_success', 'process_resident_memory_bytes']) assert.ok(names.has(name), name);
+    const health = await fetch(`${exporter.url}/health`);
+    const body = await health.json() as { status: string; checks: Record<string, unknown>; cpu_percent: unknown };
+    assert.is(health.status, 200);
+    assert.is(body.status, 'ok');
+    assert.ok('collectors' in body.checks && 'resources' in body.checks);
+    assert.type(body.cpu_percent, 'number');
+    const missing = await fetch(`${exporter.url}/nothing-here`);
+    assert.is(missing.status, 404);
+    assert.equal(await missing.json(), { error: 'not found' });
+  } finally {
+    await exporter.stop();
+  }
+});
+
+test('promtool check metrics finds nothing wrong with a live /metrics', async () => {
+  const exporter = await startExporter();
+  try {
+    const text = await (await fetch(`${exporter.url}/metrics`)).text();
+    const lint = await new Promise<{ code: number | null; output: string }>((resolve, reject) => {
+      import('node:child_process').then(({ spawn }) => {
+        const child = spawn('promtool', ['check', 'metrics'], { stdio: ['pipe', 'pipe', 'pipe'] });
+        let output = '';
+        child.stdout.on('data', (chunk) => { output += chunk; });
+        child.stderr.on('data', (chunk) => { output += chunk; });
+        child.once('error', reject);
+        child.once('close', (code) => resolve({ code, output }));
+        child.stdin.end(text);
+      }, reject);
+    });
+    // The user asked for *_percent gauges; promtool may name them, nothing else.
+    const problems = lint.output.split('\n').filter((line) => line.trim() !== '' && !/^headroom_(cpu|memory)_percent /.test(line));
+    assert.equal(problems, [], lint.output);
+    if (problems.length === 0 && lint.output.trim() === '') assert.is(lint.code, 0);
+  } finally {
+    await exporter.stop();
+  }
+});
+
+test('SIGTERM closes the server and exits 0', async () => {
+  const exporter = await startExporter(['--log.level=info']);
+  const code = await exporter.stop('SIGTERM');
+  assert.is(code, 0);
+  assert.match(exporter.output(), /shutting down/);
+});
+
+test.run();

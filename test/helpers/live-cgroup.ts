@@ -1,0 +1,104 @@
+// A real cgroup with real limits (root only), on cgroup v1, hybrid or v2 hosts.
+import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseMountinfo } from '../../exporter/src/cgroup/parse.js';
+
+export interface LiveCgroupLimits { memoryBytes: number; memoryReservationBytes: number; cpuCores: number }
+
+export interface LiveCgroup {
+  version: 1 | 2;
+  /** One directory per hierarchy (v1: memory, cpu, cpuacct, pids; v2: one). */
+  dirs: string[];
+  addProcess(pid: number): void;
+  remove(): Promise<void>;
+}
+
+const PERIOD_US = 100_000;
+
+function write(file: string, value: string): void {
+  writeFileSync(file, value);
+}
+
+export function createLiveCgroup(name: string, limits: LiveCgroupLimits): LiveCgroup {
+  const mounts = parseMountinfo(readFileSync('/proc/self/mountinfo', 'utf8'));
+  const v2 = mounts.find((mount) => mount.fsType === 'cgroup2');
+  const v1 = (controller: string) => mounts.find((mount) => mount.fsType === 'cgroup' && mount.superOptions.includes(controller));
+  const v1Memory = v1('memory');
+  if (v1Memory) {
+    const hierarchies = new Map<string, string[]>();
+    for (const controller of ['memory', 'cpu', 'cpuacct', 'pids']) {
+      const mount = v1(controller);
+      if (!mount) throw new Error(`no v1 ${controller} controller mounted`);
+      hierarchies.set(mount.mountPoint, [...(hierarchies.get(mount.mountPoint) ?? []), controller]);
+    }
+    const dirs = [...hierarchies.keys()].map((mountPoint) => path.join(mountPoint, name));
+    for (const dir of dirs) mkdirSync(dir, { recursive: true });
+    const memoryDir = path.join(v1Memory.mountPoint, name);
+    write(path.join(memoryDir, 'memory.limit_in_bytes'), String(limits.memoryBytes));
+    write(path.join(memoryDir, 'memory.soft_limit_in_bytes'), String(limits.memoryReservationBytes));
+    const cpuDir = path.join(v1('cpu')!.mountPoint, name);
+    write(path.join(cpuDir, 'cpu.cfs_period_us'), String(PERIOD_US));
+    write(path.join(cpuDir, 'cpu.cfs_quota_us'), String(Math.round(limits.cpuCores * PERIOD_US)));
+    return {
+      version: 1,
+      dirs,
+      addProcess: (pid) => { for (const dir of dirs) write(path.join(dir, 'cgroup.procs'), String(pid)); },
+      remove: () => removeDirs(dirs),
+    };
+  }
+  if (!v2 || !existsSync(path.join(v2.mountPoint, 'cgroup.controllers'))) throw new Error('no cgroup v1 memory controller and no cgroup v2 hierarchy');
+  const parent = v2.mountPoint;
+  const enabled = readFileSync(path.join(parent, 'cgroup.subtree_control'), 'utf8');
+  for (const controller of ['memory', 'cpu', 'pids']) {
+    if (!enabled.split(/\s+/).includes(controller)) write(path.join(parent, 'cgroup.subtree_control'), `+${controller}`);
+  }
+  const dir = path.join(parent, name);
+  mkdirSync(dir, { recursive: true });
+  write(path.join(dir, 'memory.max'), String(limits.memoryBytes));
+  write(path.join(dir, 'memory.low'), String(limits.memoryReservationBytes));
+  write(path.join(dir, 'cpu.max'), `${Math.round(limits.cpuCores * PERIOD_US)} ${PERIOD_US}`);
+  return {
+    version: 2,
+    dirs: [dir],
+    addProcess: (pid) => write(path.join(dir, 'cgroup.procs'), String(pid)),
+    remove: () => removeDirs([dir]),
+  };
+}
+
+async function removeDirs(dirs: string[]): Promise<void> {
+  for (const dir of dirs) {
+    // A cgroup can be removed once its last process has exited, which the kernel notices a moment later.
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        if (existsSync(dir)) rmdirSync(dir);
+        break;
+      } catch (error) {
+        if (attempt >= 50) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
+  }
+}
+
+/** A child Node process that waits to be placed in a cgroup, then allocates `allocateMiB` and spins on one core. */
+export const ALLOCATE_AND_SPIN = `
+process.stdin.once('data', (line) => {
+  const mib = Number(String(line).trim());
+  const blocks = [];
+  for (let i = 0; i < mib; i++) blocks.push(Buffer.alloc(1024 * 1024, 1));
+  globalThis.keep = blocks;
+  process.stdout.write('ready\\n');
+  const spin = () => { const end = Date.now() + 50; while (Date.now() < end) {} setImmediate(spin); };
+  spin();
+});
+`;
+
+/**
+ * Anonymous resident memory (RssAnon) of a process: what it allocated itself. File pages it mapped
+ * before it was moved into the cgroup stay charged to the cgroup it came from.
+ */
+export function anonymousResidentBytes(pid: number): number {
+  const match = /^RssAnon:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  if (!match) throw new Error(`no RssAnon for ${pid}`);
+  return Number(match[1]) * 1024;
+}
