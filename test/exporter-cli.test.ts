@@ -1,7 +1,7 @@
 // The `headroom` command as a user meets it: flags, help, endpoints, lint of /metrics, SIGTERM.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { CLI, run, startExporter } from './helpers/processes.js';
+import { CLI, REPO_ROOT, run, startExporter } from './helpers/processes.js';
 import { parseExposition } from './helpers/metrics-text.js';
 
 const headroom = (args: string[], env: NodeJS.ProcessEnv = {}) => run(process.execPath, [CLI, ...args], { env: { ...process.env, ...env } });
@@ -13,6 +13,14 @@ test('--help lists every flag with its default and exits 0', async () => {
     assert.ok(stdout.includes(flag), `help mentions ${flag}`);
   }
   assert.ok(stdout.includes('"127.0.0.1:9477"'), 'the default listen address');
+});
+
+test('the package bin: `npx headroom --help` and --version', async () => {
+  const help = await run('npx', ['--no-install', 'headroom', '--help'], { cwd: REPO_ROOT });
+  assert.is(help.code, 0, help.stderr);
+  assert.match(help.stdout, /^usage: headroom/);
+  const version = await headroom(['--version']);
+  assert.match(version.stdout, /^headroom \d+\.\d+\.\d+\n$/);
 });
 
 test('bad flags and variables: one line naming them, exit 2', async () => {
