@@ -6,7 +6,7 @@ BUILD_STAMP := dist/.built
 SOURCES := $(shell find exporter dashboards alerting-rules test bench -name '*.ts' 2>/dev/null) tsconfig.json
 ARGS ?=
 
-.PHONY: help run test build install system-deps
+.PHONY: help run test build install system-deps generate generate-rules
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sort | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -28,6 +28,11 @@ system-deps: ## Install the Debian packages the tests use (Prometheus, Alertmana
 
 run: build ## Build and start the exporter on 127.0.0.1:9477 (ARGS="--flag=value ...")
 	node dist/exporter/src/cli.js $(ARGS)
+
+generate: generate-rules ## Regenerate the committed generated files (alert rules, Alertmanager config, ...)
+
+generate-rules: build ## Regenerate alerting-rules/headroom.rules.yml and alertmanager.yml from exporter/src/thresholds.ts
+	node dist/alerting-rules/generate.js
 
 test: system-deps build ## Install what the tests need and run every test suite
 	node scripts/run-tests.mjs

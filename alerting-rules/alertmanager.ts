@@ -1,0 +1,121 @@
+// The Alertmanager configuration: routing by severity, inhibition between severities, receivers.
+// Pure: the site (mail relay, addresses, SMS gateway) is a parameter; secrets are only ever file paths.
+import { z } from 'zod';
+import { SEVERITIES, formatDuration, type Severity } from './rules.js';
+
+export interface AlertmanagerSite {
+  smtpSmarthost: string;
+  smtpFrom: string;
+  emailTo: string;
+  smtpRequireTls: boolean;
+  /** SMTP authentication: both or neither. */
+  smtpUsername?: string;
+  smtpPasswordFile?: string;
+  /** The SMS gateway's webhook endpoint (no secret in it: the token is read from smsTokenFile). */
+  smsWebhookUrl: string;
+  smsTokenFile?: string;
+}
+
+/** What the committed alertmanager.yml holds: a local relay and loopback gateway, secrets from files. */
+export const DEFAULT_SITE: AlertmanagerSite = {
+  smtpSmarthost: 'localhost:25',
+  smtpFrom: 'headroom@localhost',
+  emailTo: 'oncall@localhost',
+  smtpRequireTls: true,
+  smsWebhookUrl: 'http://127.0.0.1:9099/sms',
+  smsTokenFile: '/etc/alertmanager/secrets/sms-gateway-token',
+};
+
+const booleanText = z.enum(['true', 'false']).transform((text) => text === 'true');
+
+/** The site from HEADROOM_ALERT_* environment variables, each defaulting to DEFAULT_SITE. */
+export const SITE_ENVIRONMENT = z.object({
+  HEADROOM_ALERT_SMTP_SMARTHOST: z.string().regex(/^[^\s:]+:\d+$/, 'host:port').default(DEFAULT_SITE.smtpSmarthost),
+  HEADROOM_ALERT_EMAIL_FROM: z.string().regex(/^[^\s@]+@[^\s@]+$/, 'an address').default(DEFAULT_SITE.smtpFrom),
+  HEADROOM_ALERT_EMAIL_TO: z.string().regex(/^[^\s@,]+@[^\s@,]+(,[^\s@,]+@[^\s@,]+)*$/, 'address[,address...]').default(DEFAULT_SITE.emailTo),
+  HEADROOM_ALERT_SMTP_REQUIRE_TLS: booleanText.default(DEFAULT_SITE.smtpRequireTls),
+  HEADROOM_ALERT_SMTP_USERNAME: z.string().min(1).optional(),
+  HEADROOM_ALERT_SMTP_PASSWORD_FILE: z.string().startsWith('/').optional(),
+  HEADROOM_ALERT_SMS_WEBHOOK_URL: z.url({ protocol: /^https?$/ }).default(DEFAULT_SITE.smsWebhookUrl),
+  HEADROOM_ALERT_SMS_TOKEN_FILE: z.string().startsWith('/').default(DEFAULT_SITE.smsTokenFile!),
+}).refine((env) => (env.HEADROOM_ALERT_SMTP_USERNAME === undefined) === (env.HEADROOM_ALERT_SMTP_PASSWORD_FILE === undefined), {
+  message: 'HEADROOM_ALERT_SMTP_USERNAME and HEADROOM_ALERT_SMTP_PASSWORD_FILE go together',
+}).transform((env): AlertmanagerSite => ({
+  smtpSmarthost: env.HEADROOM_ALERT_SMTP_SMARTHOST,
+  smtpFrom: env.HEADROOM_ALERT_EMAIL_FROM,
+  emailTo: env.HEADROOM_ALERT_EMAIL_TO,
+  smtpRequireTls: env.HEADROOM_ALERT_SMTP_REQUIRE_TLS,
+  smtpUsername: env.HEADROOM_ALERT_SMTP_USERNAME,
+  smtpPasswordFile: env.HEADROOM_ALERT_SMTP_PASSWORD_FILE,
+  smsWebhookUrl: env.HEADROOM_ALERT_SMS_WEBHOOK_URL,
+  smsTokenFile: env.HEADROOM_ALERT_SMS_TOKEN_FILE,
+}));
+
+interface RouteTimings { groupWait: number; groupInterval: number; repeatInterval: number }
+
+/** Seconds. danger pages at once and repeats often; critical mails quickly; warning waits to batch. */
+export const ROUTE_TIMINGS: Record<Severity, RouteTimings> = {
+  danger: { groupWait: 0, groupInterval: 60, repeatInterval: 15 * 60 },
+  critical: { groupWait: 10, groupInterval: 2 * 60, repeatInterval: 60 * 60 },
+  warning: { groupWait: 2 * 60, groupInterval: 10 * 60, repeatInterval: 12 * 3600 },
+};
+
+export const RECEIVERS = { page: 'page', email: 'email' } as const;
+/** One container's alerts of one kind together; inhibition compares the same labels. */
+export const GROUP_BY = ['alertname', 'instance'];
+
+export interface AlertmanagerOptions {
+  site: AlertmanagerSite;
+  /** Divides every timing (the end-to-end test); 1 in the committed file. */
+  timeScale: number;
+}
+
+function scaled(seconds: number, timeScale: number): string {
+  return formatDuration(seconds === 0 ? 0 : Math.max(1, Math.round(seconds / timeScale)));
+}
+
+const SUBJECT = '[{{ .Status | toUpper }}] {{ .CommonLabels.severity }}: {{ .CommonLabels.alertname }} on {{ .CommonLabels.instance }}';
+
+export function alertmanagerConfig(options: AlertmanagerOptions): Record<string, unknown> {
+  const { site, timeScale } = options;
+  const email = { to: site.emailTo, send_resolved: true, headers: { Subject: SUBJECT } };
+  const sms = {
+    url: site.smsWebhookUrl,
+    send_resolved: true,
+    ...(site.smsTokenFile ? { http_config: { authorization: { type: 'Bearer', credentials_file: site.smsTokenFile } } } : {}),
+  };
+  const routeFor = (severity: Severity) => ({
+    receiver: severity === 'danger' ? RECEIVERS.page : RECEIVERS.email,
+    matchers: [`severity="${severity}"`],
+    // Warnings of one container arrive as one digest; the louder levels stay per alertname.
+    ...(severity === 'warning' ? { group_by: ['instance'] } : {}),
+    group_wait: scaled(ROUTE_TIMINGS[severity].groupWait, timeScale),
+    group_interval: scaled(ROUTE_TIMINGS[severity].groupInterval, timeScale),
+    repeat_interval: scaled(ROUTE_TIMINGS[severity].repeatInterval, timeScale),
+  });
+  return {
+    global: {
+      smtp_smarthost: site.smtpSmarthost,
+      smtp_from: site.smtpFrom,
+      smtp_require_tls: site.smtpRequireTls,
+      ...(site.smtpUsername ? { smtp_auth_username: site.smtpUsername, smtp_auth_password_file: site.smtpPasswordFile } : {}),
+    },
+    route: {
+      receiver: RECEIVERS.email,
+      group_by: GROUP_BY,
+      group_wait: scaled(ROUTE_TIMINGS.critical.groupWait, timeScale),
+      group_interval: scaled(ROUTE_TIMINGS.critical.groupInterval, timeScale),
+      repeat_interval: scaled(ROUTE_TIMINGS.critical.repeatInterval, timeScale),
+      routes: [...SEVERITIES].reverse().map(routeFor),
+    },
+    inhibit_rules: [
+      // A source without an instance label would count as equal to every instance: require one.
+      { source_matchers: ['severity="danger"', 'instance=~".+"'], target_matchers: ['severity=~"warning|critical"'], equal: GROUP_BY },
+      { source_matchers: ['severity="critical"', 'instance=~".+"'], target_matchers: ['severity="warning"'], equal: GROUP_BY },
+    ],
+    receivers: [
+      { name: RECEIVERS.page, webhook_configs: [sms], email_configs: [email] },
+      { name: RECEIVERS.email, email_configs: [email] },
+    ],
+  };
+}

@@ -1,0 +1,184 @@
+// The Prometheus rule groups (recording rules and alerts), built from the thresholds module.
+// Pure: returns plain objects; generate.ts serialises them.
+import { HEALTHCHECK, THRESHOLDS, comparisonOf, type Level } from '../exporter/src/thresholds.js';
+
+export type Severity = Exclude<Level, 'info'>;
+export const SEVERITIES: readonly Severity[] = ['warning', 'critical', 'danger'];
+
+/** Names other parts of the project (dashboards, the recommender) rely on: keep them stable. */
+export const RECORDED = {
+  cpuUsageRate: 'headroom:cpu_usage:rate5m',
+  cpuUsageRatio: 'headroom:cpu_usage:ratio_rate5m',
+  cpuThrottledRatio: 'headroom:cpu_cfs_throttled_periods:ratio_rate5m',
+  memoryWorkingSetRatio: 'headroom:memory_working_set:ratio',
+  memoryReservationRatio: 'headroom:memory_working_set:ratio_reservation',
+} as const;
+
+/** More than half of the CFS periods throttled: the container wants more CPU than its limit most of the time. */
+export const HEAVY_THROTTLING_RATIO = 0.5;
+/** An OOM kill keeps memory at danger for this long, so that it is noticed and then resolves by itself. */
+export const OOM_WINDOW = '15m';
+/** predict_linear: the trend of the last hour, projected this far ahead. */
+export const PREDICT_LOOKBACK = '1h';
+export const PREDICT_HORIZON_SECONDS = 4 * 3600;
+/** Restarts: more than this many resets of the cgroup CPU counter within RESTART_WINDOW. */
+export const RESTART_COUNT = 2;
+export const RESTART_WINDOW = '30m';
+
+/** `for` of every alert, in seconds; the runbook justifies each. */
+export const FOR_SECONDS = {
+  memory: { warning: 5 * 60, critical: 2 * 60, danger: 0 },
+  memoryOomKill: 0,
+  cpu: { warning: 15 * 60, critical: 10 * 60, danger: 5 * 60 },
+  cpuThrottling: 5 * 60,
+  memoryFillingUp: 30 * 60,
+  // Docker marks the container unhealthy after `retries` failed probes `interval` apart: alert at the same time.
+  healthCheck: HEALTHCHECK.intervalSeconds * HEALTHCHECK.retries,
+  exporterDown: 2 * 60,
+  exporterAbsent: 5 * 60,
+  restarting: 0,
+} as const;
+
+export interface RuleOptions {
+  /** The Prometheus job that scrapes the exporter. */
+  job: string;
+  /** Base of the runbook links; each alert appends `#alertname` in lower case. */
+  runbookBaseUrl: string;
+  /** Divides every `for` (the end-to-end test runs the same rules faster); 1 in the committed file. */
+  timeScale: number;
+}
+
+export const DEFAULT_RULE_OPTIONS: RuleOptions = {
+  job: 'headroom',
+  runbookBaseUrl: 'https://github.com/headroom-monitoring/headroom/blob/main/alerting-rules/RUNBOOK.md',
+  timeScale: 1,
+};
+
+export interface RecordingRule { record: string; expr: string }
+export interface AlertingRule {
+  alert: string;
+  expr: string;
+  for?: string;
+  labels: Record<string, string>;
+  annotations: { summary: string; description: string; runbook_url: string };
+}
+export interface RuleGroup { name: string; interval?: string; rules: (RecordingRule | AlertingRule)[] }
+
+export function formatDuration(seconds: number): string {
+  if (seconds === 0) return '0s';
+  if (seconds % 3600 === 0) return `${seconds / 3600}h`;
+  if (seconds % 60 === 0) return `${seconds / 60}m`;
+  return `${seconds}s`;
+}
+
+/** The `for` field, scaled; a zero `for` is left out (fires at the first evaluation). */
+function forField(seconds: number, options: RuleOptions): { for?: string } {
+  if (seconds === 0) return {};
+  return { for: formatDuration(Math.max(1, Math.round(seconds / options.timeScale))) };
+}
+
+/** A template that renders another series of the alert's instance, e.g. the limit next to the value. */
+function seriesOf(metric: string, render: string): string {
+  return `{{ with printf "${metric}{instance=%q,job=%q}" $labels.instance $labels.job | query }}{{ . | first | value | ${render} }}{{ end }}`;
+}
+const bytesOf = (metric: string) => `${seriesOf(metric, 'humanize1024')}B`;
+const coresOf = (metric: string) => `${seriesOf(metric, 'printf "%.2f"')} cores`;
+
+function boundText(level: Severity): string {
+  const { percent, inclusive } = THRESHOLDS[level];
+  return `${inclusive ? 'at or above' : 'above'} ${percent} %`;
+}
+function boundExpr(level: Severity, series: string): string {
+  return `${series} ${comparisonOf(level)} ${THRESHOLDS[level].percent / 100}`;
+}
+
+export function recordingRules(): RuleGroup {
+  return {
+    name: 'headroom.rules',
+    rules: [
+      { record: RECORDED.cpuUsageRate, expr: 'rate(headroom_cpu_usage_seconds_total[5m])' },
+      { record: RECORDED.cpuUsageRatio, expr: 'rate(headroom_cpu_usage_seconds_total[5m]) / headroom_cpu_limit_cores' },
+      { record: RECORDED.cpuThrottledRatio, expr: 'rate(headroom_cpu_cfs_throttled_periods_total[5m]) / rate(headroom_cpu_cfs_periods_total[5m])' },
+      { record: RECORDED.memoryWorkingSetRatio, expr: 'headroom_memory_working_set_bytes / headroom_memory_limit_bytes' },
+      { record: RECORDED.memoryReservationRatio, expr: 'headroom_memory_working_set_bytes / headroom_memory_reservation_bytes' },
+    ],
+  };
+}
+
+export function alertingRules(options: RuleOptions = DEFAULT_RULE_OPTIONS): RuleGroup {
+  const runbook = (alert: string) => `${options.runbookBaseUrl}#${alert.toLowerCase()}`;
+  const alert = (name: string, severity: Severity, expr: string, forSeconds: number, summary: string, description: string, extraLabels: Record<string, string> = {}): AlertingRule => ({
+    alert: name,
+    expr,
+    ...forField(forSeconds, options),
+    labels: { severity, ...extraLabels },
+    annotations: { summary, description, runbook_url: runbook(name) },
+  });
+  const up = `up{job="${options.job}"}`;
+
+  const memoryLevels = SEVERITIES.map((level) => alert(
+    'HeadroomMemoryHigh', level, boundExpr(level, RECORDED.memoryWorkingSetRatio), FOR_SECONDS.memory[level],
+    `Memory ${boundText(level)} of the limit`,
+    `Working set ${bytesOf('headroom_memory_working_set_bytes')} of {{ $labels.instance }} is {{ $value | humanizePercentage }} of its memory limit ${bytesOf('headroom_memory_limit_bytes')}.`,
+    { signal: 'usage' },
+  ));
+  const cpuLevels = SEVERITIES.map((level) => alert(
+    'HeadroomCpuHigh', level, boundExpr(level, RECORDED.cpuUsageRatio), FOR_SECONDS.cpu[level],
+    `CPU ${boundText(level)} of the limit`,
+    `CPU use ${coresOf(RECORDED.cpuUsageRate)} of {{ $labels.instance }} is {{ $value | humanizePercentage }} of its CPU limit ${coresOf('headroom_cpu_limit_cores')} (5 minute rate).`,
+    { signal: 'usage' },
+  ));
+
+  return {
+    name: 'headroom.alerts',
+    rules: [
+      ...memoryLevels,
+      alert(
+        'HeadroomMemoryHigh', 'danger', `increase(headroom_memory_oom_kills_total[${OOM_WINDOW}]) > 0`, FOR_SECONDS.memoryOomKill,
+        'Processes OOM-killed at the memory limit',
+        `The kernel OOM-killed {{ $value | printf "%.0f" }} process(es) of {{ $labels.instance }} in the last ${OOM_WINDOW}; memory limit ${bytesOf('headroom_memory_limit_bytes')}, working set now ${bytesOf('headroom_memory_working_set_bytes')}.`,
+        { signal: 'oom_kill' },
+      ),
+      ...cpuLevels,
+      alert(
+        'HeadroomCpuHigh', 'danger', `${RECORDED.cpuThrottledRatio} > ${HEAVY_THROTTLING_RATIO}`, FOR_SECONDS.cpuThrottling,
+        'CPU heavily throttled at the limit',
+        `{{ $labels.instance }} was throttled in {{ $value | humanizePercentage }} of its CFS periods (5 minute rate) at a CPU limit of ${coresOf('headroom_cpu_limit_cores')}; CPU use ${coresOf(RECORDED.cpuUsageRate)}.`,
+        { signal: 'throttling' },
+      ),
+      alert(
+        'HeadroomMemoryFillingUp', 'warning',
+        `predict_linear(headroom_memory_working_set_bytes[${PREDICT_LOOKBACK}], ${PREDICT_HORIZON_SECONDS}) >= headroom_memory_limit_bytes`,
+        FOR_SECONDS.memoryFillingUp,
+        `Memory predicted to reach the limit within ${PREDICT_HORIZON_SECONDS / 3600} hours`,
+        `At the trend of the last ${PREDICT_LOOKBACK}, the working set of {{ $labels.instance }} (now ${bytesOf('headroom_memory_working_set_bytes')}) reaches {{ $value | humanize1024 }}B in ${PREDICT_HORIZON_SECONDS / 3600} hours; memory limit ${bytesOf('headroom_memory_limit_bytes')}.`,
+      ),
+      alert(
+        'HeadroomHealthCheckFailing', 'critical',
+        // The resources sub-status mirrors the CPU and memory levels, which their own alerts cover.
+        'headroom_health_status{component!="resources"} == 0', FOR_SECONDS.healthCheck,
+        'A /health sub-status is failing',
+        'The {{ $labels.component }} sub-status of {{ $labels.instance }} has been failing for at least ' + formatDuration(FOR_SECONDS.healthCheck) + '; /health answers 503 and the container healthcheck marks it unhealthy.',
+      ),
+      alert(
+        'HeadroomExporterDown', 'critical', `${up} == 0`, FOR_SECONDS.exporterDown,
+        'The headroom exporter cannot be scraped',
+        'Prometheus failed to scrape {{ $labels.instance }} (job {{ $labels.job }}) for ' + formatDuration(FOR_SECONDS.exporterDown) + ': CPU and memory of the service are not watched.',
+      ),
+      alert(
+        'HeadroomExporterAbsent', 'critical', `absent(${up})`, FOR_SECONDS.exporterAbsent,
+        'No headroom exporter is scraped',
+        `Prometheus has no target in job ${options.job}: CPU and memory of the service are not watched.`,
+      ),
+      alert(
+        'HeadroomRestartingRepeatedly', 'critical', `resets(headroom_cpu_usage_seconds_total[${RESTART_WINDOW}]) > ${RESTART_COUNT}`, FOR_SECONDS.restarting,
+        'The service restarts repeatedly',
+        `The cgroup of {{ $labels.instance }} was recreated {{ $value }} times in the last ${RESTART_WINDOW} (its CPU counter started over; the alert fires above ${RESTART_COUNT}): the container restarts repeatedly.`,
+      ),
+    ],
+  };
+}
+
+export function ruleFile(options: RuleOptions = DEFAULT_RULE_OPTIONS): { groups: RuleGroup[] } {
+  return { groups: [recordingRules(), alertingRules(options)] };
+}
