@@ -257,6 +257,22 @@ test('no cgroup at all (plain host): host memory and CPU', async () => {
   }
 });
 
+test('--target.cgroup watches an explicit cgroup path instead of the process\'s', async () => {
+  const fixture = createFixtureRoot();
+  try {
+    v2Host(fixture, '/app');
+    writeV2Cgroup(fixture, 'sys/fs/cgroup/app', { current: 100 * MiB, inactiveFile: 0, anon: 100 * MiB, file: 0, max: 400 * MiB, usageUsec: 1, cpuMax: 'max 100000' });
+    writeV2Cgroup(fixture, 'sys/fs/cgroup/other/svc', { current: 300 * MiB, inactiveFile: 0, anon: 300 * MiB, file: 0, max: 1200 * MiB, usageUsec: 1, cpuMax: '200000 100000' });
+    const { samples } = await scrapeFixture(fixture, ['--target.cgroup=/other/svc']);
+    assert.is(valueOf(samples, 'headroom_memory_limit_bytes'), 1200 * MiB);
+    assert.is(valueOf(samples, 'headroom_memory_percent'), 25);
+    assert.is(valueOf(samples, 'headroom_cpu_limit_cores'), 2);
+    assert.is(valueOf(samples, 'headroom_cgroup_info', { path: '/other/svc', mode: 'v2' }), 1);
+  } finally {
+    fixture.cleanup();
+  }
+});
+
 test('a missing file fails its collector alone; the scrape answers 200', async () => {
   const fixture = createFixtureRoot();
   try {
