@@ -1,0 +1,62 @@
+// Pure arithmetic and parsing behind the benchmark's figures: percentiles, CPU ticks and RSS from /proc,
+// series in an exposition.
+
+/** Clock ticks per second of utime/stime in /proc/<pid>/stat (USER_HZ, 100 on Linux). */
+export const CLOCK_TICKS_PER_SECOND = 100;
+
+/** Nearest-rank percentile (p in 0..100) of samples in any order. */
+export function percentile(samples: readonly number[], p: number): number {
+  if (samples.length === 0) throw new Error('percentile of no samples');
+  if (!(p >= 0 && p <= 100)) throw new Error(`percentile ${p} is outside 0..100`);
+  const sorted = [...samples].sort((a, b) => a - b);
+  const rank = Math.max(1, Math.ceil((p / 100) * sorted.length));
+  return sorted[rank - 1]!;
+}
+
+export interface LatencySummary { p50: number; p99: number }
+
+export function summarizeLatencies(samples: readonly number[]): LatencySummary {
+  return { p50: percentile(samples, 50), p99: percentile(samples, 99) };
+}
+
+/**
+ * utime + stime (clock ticks) of the whole process from the text of /proc/<pid>/stat. The command name
+ * (field 2) may hold spaces and parentheses, so fields are counted from its last ')'.
+ */
+export function parseProcStatCpuTicks(stat: string): number {
+  const end = stat.lastIndexOf(')');
+  if (end === -1) throw new Error('not a /proc/<pid>/stat line: no command name');
+  // After ") " come field 3 (state) onwards; utime and stime are fields 14 and 15.
+  const fields = stat.slice(end + 2).trim().split(/\s+/);
+  const utime = Number(fields[14 - 3]);
+  const stime = Number(fields[15 - 3]);
+  if (!Number.isInteger(utime) || !Number.isInteger(stime)) throw new Error('not a /proc/<pid>/stat line: utime/stime missing');
+  return utime + stime;
+}
+
+export function ticksToSeconds(ticks: number): number {
+  return ticks / CLOCK_TICKS_PER_SECOND;
+}
+
+/** Resident set size in bytes from the `VmRSS:` line of /proc/<pid>/status. */
+export function parseVmRssBytes(status: string): number {
+  const match = /^VmRSS:\s+(\d+)\s+kB$/m.exec(status);
+  if (!match) throw new Error('no VmRSS line in /proc/<pid>/status');
+  return Number(match[1]) * 1024;
+}
+
+/** Samples in a Prometheus text exposition: every non-empty line that is not a comment. */
+export function countSeries(exposition: string): number {
+  let series = 0;
+  for (const line of exposition.split('\n')) {
+    const trimmed = line.trim();
+    if (trimmed !== '' && !trimmed.startsWith('#')) series += 1;
+  }
+  return series;
+}
+
+/** CPU seconds per 1000 scrapes from the ticks spent over `scrapes` scrapes. */
+export function cpuSecondsPer1000(ticks: number, scrapes: number): number {
+  if (scrapes <= 0) throw new Error('no scrapes');
+  return (ticksToSeconds(ticks) / scrapes) * 1000;
+}

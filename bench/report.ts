@@ -1,0 +1,153 @@
+// The benchmark's results (the shape of bench/results.json) and their Markdown rendering, with
+// headroom / peer ratios for every figure a peer also has. Pure: no I/O.
+
+export const EXPORTERS = ['headroom', 'node_exporter', 'process-exporter'] as const;
+export type ExporterName = (typeof EXPORTERS)[number];
+export const PEERS = EXPORTERS.filter((name) => name !== 'headroom');
+
+export interface ScrapeRecord {
+  exporter: ExporterName;
+  /** Extra sleeping processes in the watched cgroup during this step. */
+  processes: number;
+  p50_ms: number;
+  p99_ms: number;
+  cpu_seconds_per_1000_scrapes: number;
+  rss_bytes: number;
+  series: number;
+}
+
+export interface IdleRecord { exporter: ExporterName; seconds: number; cpu_seconds: number }
+
+export interface IngestRecord {
+  connections: number;
+  requests: number;
+  requests_per_second: number;
+  p50_ms: number;
+  p99_ms: number;
+  answers_201: number;
+  other_answers: number;
+  errors: number;
+  rows_stored: number;
+}
+
+export interface Machine { nproc: number; memory: string; cpu_model: string; node: string; kernel: string }
+
+export interface Results {
+  machine: Machine;
+  quick: boolean;
+  started_at: string;
+  scrapes_per_step: number;
+  warmup_scrapes: number;
+  scrapes: ScrapeRecord[];
+  idle: IdleRecord[];
+  node_floor_rss_bytes: number;
+  headroom_rss_bytes: number;
+  headroom_rss_over_floor_bytes: number;
+  ingest: IngestRecord[];
+  /** Why the ingest part has no figures, when it has none. */
+  ingest_error?: string;
+}
+
+const MIB = 1024 * 1024;
+
+/** Three significant digits, no exponent: 1234 -> "1234", 12.345 -> "12.3", 0.012345 -> "0.0123". */
+export function formatNumber(value: number): string {
+  if (!Number.isFinite(value)) return String(value);
+  if (Math.abs(value) >= 100) return String(Math.round(value));
+  if (value === 0) return '0';
+  return String(Number(value.toPrecision(3)));
+}
+
+export function formatMiB(bytes: number): string {
+  return formatNumber(bytes / MIB);
+}
+
+/** headroom / peer, "n/a" when the peer's figure is zero. */
+export function formatRatio(ours: number, theirs: number): string {
+  if (theirs === 0) return 'n/a';
+  return `${(ours / theirs).toFixed(2)}`;
+}
+
+export function markdownTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const line = (cells: readonly string[]) => `| ${cells.join(' | ')} |`;
+  return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
+}
+
+interface Figure { label: string; value: (record: ScrapeRecord) => number; format: (value: number) => string }
+
+const SCRAPE_FIGURES: Figure[] = [
+  { label: 'scrape p50 (ms)', value: (record) => record.p50_ms, format: formatNumber },
+  { label: 'scrape p99 (ms)', value: (record) => record.p99_ms, format: formatNumber },
+  { label: 'CPU s / 1000 scrapes', value: (record) => record.cpu_seconds_per_1000_scrapes, format: formatNumber },
+  { label: 'RSS after (MiB)', value: (record) => record.rss_bytes, format: formatMiB },
+  { label: 'series / scrape', value: (record) => record.series, format: formatNumber },
+];
+
+const ratioHeaders = PEERS.map((peer) => `headroom / ${peer}`);
+
+export function scrapeTable(records: readonly ScrapeRecord[]): string {
+  const counts = [...new Set(records.map((record) => record.processes))].sort((a, b) => a - b);
+  const rows: string[][] = [];
+  for (const processes of counts) {
+    const byExporter = new Map(records.filter((record) => record.processes === processes).map((record) => [record.exporter, record]));
+    for (const figure of SCRAPE_FIGURES) {
+      const cell = (name: ExporterName) => {
+        const record = byExporter.get(name);
+        return record ? figure.format(figure.value(record)) : '-';
+      };
+      const ours = byExporter.get('headroom');
+      const ratios = PEERS.map((peer) => {
+        const theirs = byExporter.get(peer);
+        return ours && theirs ? formatRatio(figure.value(ours), figure.value(theirs)) : '-';
+      });
+      rows.push([String(processes), figure.label, ...EXPORTERS.map(cell), ...ratios]);
+    }
+  }
+  return markdownTable(['extra processes', 'figure', ...EXPORTERS, ...ratioHeaders], rows);
+}
+
+export function idleTable(records: readonly IdleRecord[]): string {
+  const byExporter = new Map(records.map((record) => [record.exporter, record]));
+  const seconds = records[0]?.seconds ?? 0;
+  const value = (name: ExporterName) => byExporter.get(name)?.cpu_seconds;
+  const ours = value('headroom');
+  const row = [
+    `CPU s over ${formatNumber(seconds)} s without scrapes`,
+    ...EXPORTERS.map((name) => { const cpu = value(name); return cpu === undefined ? '-' : formatNumber(cpu); }),
+    ...PEERS.map((peer) => { const theirs = value(peer); return ours === undefined || theirs === undefined ? '-' : formatRatio(ours, theirs); }),
+  ];
+  return markdownTable(['figure', ...EXPORTERS, ...ratioHeaders], [row]);
+}
+
+export function ingestTable(records: readonly IngestRecord[]): string {
+  return markdownTable(
+    ['connections', 'requests', 'accepted/s', 'p50 (ms)', 'p99 (ms)', '201 answers', 'rows stored', 'other answers', 'errors'],
+    records.map((record) => [
+      String(record.connections), String(record.requests), formatNumber(record.requests_per_second), formatNumber(record.p50_ms),
+      formatNumber(record.p99_ms), String(record.answers_201), String(record.rows_stored), String(record.other_answers), String(record.errors),
+    ]),
+  );
+}
+
+export function renderReport(results: Results): string {
+  const { machine } = results;
+  const parts = [
+    `Machine: ${machine.nproc} CPUs (${machine.cpu_model}), ${machine.memory} RAM, Node ${machine.node}, Linux ${machine.kernel}.${results.quick ? ' QUICK run: fewer scrapes, shorter idle and ingest windows.' : ''}`,
+    '',
+    `### Scrapes (${results.scrapes_per_step} sequential scrapes per exporter and step, after ${results.warmup_scrapes} warm-up scrapes, keep-alive)`,
+    '',
+    scrapeTable(results.scrapes),
+    '',
+    '### Idle',
+    '',
+    idleTable(results.idle),
+    '',
+    `RSS: an empty Node process (\`node -e "setInterval(()=>{},1e9)"\`) holds ${formatMiB(results.node_floor_rss_bytes)} MiB; headroom after the last step holds ${formatMiB(results.headroom_rss_bytes)} MiB, ${formatMiB(results.headroom_rss_over_floor_bytes)} MiB above that floor.`,
+    '',
+    '### Statistics ingest (POST /statistics, SQLite)',
+    '',
+  ];
+  if (results.ingest.length > 0) parts.push(ingestTable(results.ingest));
+  if (results.ingest_error) parts.push(`Not measured: ${results.ingest_error}`);
+  return parts.join('\n');
+}

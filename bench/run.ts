@@ -1,0 +1,166 @@
+// `make bench`: what it costs to watch a container, headroom side by side with node_exporter and
+// process-exporter, on loopback. Prints a Markdown report, writes bench/results.json, and exits non-zero only
+// when the benchmark itself broke. QUICK=1 (or --quick) runs a shorter version (bench/results.quick.json).
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { REPO_ROOT, start } from '../test/helpers/processes.js';
+import { createBenchCgroup, type BenchCgroup } from './cgroup.js';
+import { spawnSleepers } from './children.js';
+import { startHeadroom, startNodeExporter, startProcessExporter, type RunningExporter } from './exporters.js';
+import { runIngest } from './ingest.js';
+import { countSeries, cpuSecondsPer1000, summarizeLatencies, ticksToSeconds } from './measure.js';
+import { readCpuTicks, readRssBytes } from './proc.js';
+import { renderReport, type IdleRecord, type Machine, type Results, type ScrapeRecord } from './report.js';
+import { ScrapeClient } from './scrape-client.js';
+
+const QUICK = process.env.QUICK === '1' || process.argv.includes('--quick');
+const PLAN = QUICK
+  ? { processCounts: [0, 10, 200, 2000], scrapes: 40, warmup: 5, idleSeconds: 5, ingestConnections: [10], ingestRequests: 2000 }
+  : { processCounts: [0, 10, 200, 2000], scrapes: 500, warmup: 30, idleSeconds: 60, ingestConnections: [1, 10, 50, 100], ingestRequests: 20000 };
+const OUTPUT = path.join(REPO_ROOT, 'bench', QUICK ? 'results.quick.json' : 'results.json');
+
+function progress(message: string): void {
+  process.stderr.write(`[bench] ${message}\n`);
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function describeMachine(): Machine {
+  const cpuModel = /^model name\s*:\s*(.+)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? 'unknown';
+  return {
+    nproc: Number(execFileSync('nproc', { encoding: 'utf8' }).trim()),
+    memory: `${(os.totalmem() / 1024 ** 3).toFixed(1)} GiB`,
+    cpu_model: cpuModel.trim(),
+    node: process.version,
+    kernel: os.release(),
+  };
+}
+
+/** RSS of an empty Node process: the floor under any Node exporter. */
+async function nodeFloorRss(): Promise<number> {
+  const empty = start(process.execPath, ['-e', 'setInterval(()=>{},1e9)']);
+  try {
+    await sleep(1000);
+    return readRssBytes(empty.child.pid!);
+  } finally {
+    await empty.stop('SIGKILL');
+  }
+}
+
+function watchedProcesses(exposition: string): number {
+  const match = /^headroom_processes (\d+)$/m.exec(exposition);
+  if (!match) throw new Error('headroom exported no headroom_processes sample');
+  return Number(match[1]);
+}
+
+async function measureScrapes(exporter: RunningExporter, processes: number): Promise<{ record: ScrapeRecord; lastBody: string }> {
+  const client = new ScrapeClient(exporter.metricsUrl);
+  try {
+    for (let index = 0; index < PLAN.warmup; index += 1) await client.get();
+    const latencies: number[] = [];
+    let lastBody = '';
+    const ticksBefore = readCpuTicks(exporter.pid);
+    for (let index = 0; index < PLAN.scrapes; index += 1) {
+      const scrape = await client.get();
+      latencies.push(scrape.ms);
+      lastBody = scrape.body;
+    }
+    const ticks = readCpuTicks(exporter.pid) - ticksBefore;
+    const { p50, p99 } = summarizeLatencies(latencies);
+    return {
+      record: {
+        exporter: exporter.name,
+        processes,
+        p50_ms: p50,
+        p99_ms: p99,
+        cpu_seconds_per_1000_scrapes: cpuSecondsPer1000(ticks, PLAN.scrapes),
+        rss_bytes: readRssBytes(exporter.pid),
+        series: countSeries(lastBody),
+      },
+      lastBody,
+    };
+  } finally {
+    client.close();
+  }
+}
+
+async function measureIdle(exporters: readonly RunningExporter[]): Promise<IdleRecord[]> {
+  const before = exporters.map((exporter) => readCpuTicks(exporter.pid));
+  await sleep(PLAN.idleSeconds * 1000);
+  return exporters.map((exporter, index) => ({
+    exporter: exporter.name,
+    seconds: PLAN.idleSeconds,
+    cpu_seconds: ticksToSeconds(readCpuTicks(exporter.pid) - before[index]!),
+  }));
+}
+
+async function main(): Promise<void> {
+  const startedAt = new Date();
+  progress(`${QUICK ? 'QUICK run' : 'full run'}: ${PLAN.scrapes} scrapes per exporter and step, idle window ${PLAN.idleSeconds} s`);
+  const machine = describeMachine();
+  const floor = await nodeFloorRss();
+  let cgroup: BenchCgroup | undefined;
+  const exporters: RunningExporter[] = [];
+  try {
+    cgroup = await createBenchCgroup(`headroom-bench-${process.pid}`);
+    progress(`benchmark cgroup: ${cgroup.dirs.join(', ')}`);
+    const headroom = await startHeadroom(cgroup.dirs);
+    exporters.push(headroom, await startNodeExporter(), await startProcessExporter());
+
+    const scrapes: ScrapeRecord[] = [];
+    for (const processes of PLAN.processCounts) {
+      const sleepers = await spawnSleepers(processes);
+      try {
+        cgroup.move(sleepers.pids);
+        progress(`${processes} extra processes in the cgroup`);
+        for (const exporter of exporters) {
+          const { record, lastBody } = await measureScrapes(exporter, processes);
+          if (exporter === headroom) {
+            // headroom itself plus the children; anything else means it is not watching the benchmark cgroup.
+            const seen = watchedProcesses(lastBody);
+            if (seen < processes + 1 || seen > processes + 3) throw new Error(`headroom sees ${seen} processes in its cgroup, expected ${processes + 1}`);
+          }
+          scrapes.push(record);
+          progress(`  ${exporter.name}: p50 ${record.p50_ms.toFixed(2)} ms, p99 ${record.p99_ms.toFixed(2)} ms, ${record.cpu_seconds_per_1000_scrapes.toFixed(2)} CPU s/1000, ${record.series} series`);
+        }
+      } finally {
+        await sleepers.reap();
+      }
+    }
+
+    progress(`idle for ${PLAN.idleSeconds} s${QUICK ? ' (QUICK: shorter than the full run\'s 60 s)' : ''}`);
+    const idle = await measureIdle(exporters);
+
+    progress('statistics ingest');
+    const ingest = await runIngest(headroom, PLAN.ingestConnections, PLAN.ingestRequests, progress);
+
+    const headroomRss = Math.max(...scrapes.filter((record) => record.exporter === 'headroom').map((record) => record.rss_bytes));
+    const results: Results = {
+      machine,
+      quick: QUICK,
+      started_at: startedAt.toISOString(),
+      scrapes_per_step: PLAN.scrapes,
+      warmup_scrapes: PLAN.warmup,
+      scrapes,
+      idle,
+      node_floor_rss_bytes: floor,
+      headroom_rss_bytes: headroomRss,
+      headroom_rss_over_floor_bytes: headroomRss - floor,
+      ingest: ingest.records,
+      ...(ingest.error === undefined ? {} : { ingest_error: ingest.error }),
+    };
+    writeFileSync(OUTPUT, `${JSON.stringify(results, null, 2)}\n`);
+    process.stdout.write(`${renderReport(results)}\n`);
+    progress(`wrote ${path.relative(process.cwd(), OUTPUT)} in ${((Date.now() - startedAt.getTime()) / 1000).toFixed(0)} s`);
+  } finally {
+    for (const exporter of exporters) await exporter.stop();
+    await cgroup?.remove();
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`[bench] broke: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
+  process.exit(1);
+});
