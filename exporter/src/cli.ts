@@ -3,6 +3,7 @@
 import { FlagError, helpText, parseCommandLine } from './flags.js';
 import { serveFlags, type ServeConfig } from './config.js';
 import { startExporter } from './serve.js';
+import { securityExtension } from './security/extension.js';
 import { VERSION } from './version.js';
 import pino from 'pino';
 
@@ -30,8 +31,9 @@ async function serve(argv: string[]): Promise<void> {
   const log = pino({ level: config.logLevel });
   let exporter;
   try {
-    exporter = await startExporter(config, [], log);
+    exporter = await startExporter(config, [securityExtension], log);
   } catch (error) {
+    if (error instanceof FlagError) fail(error.message);
     log.fatal({ err: (error as Error).message }, 'cannot start');
     process.exit(1);
   }

@@ -16,6 +16,10 @@ function optionalPath(raw: string): string | undefined | null {
   return raw === '' ? undefined : raw;
 }
 
+function nonNegativeNumber(raw: string): number | null {
+  return /^\d+(\.\d+)?$/.test(raw) ? Number(raw) : null;
+}
+
 function optionalCgroupPath(raw: string): string | undefined | null {
   return raw === '' ? undefined : absolutePath(raw);
 }
@@ -32,6 +36,8 @@ export const serveFlags = {
   dataDir: { name: 'data.dir', env: 'HEADROOM_DATA_DIR', default: './data', form: 'DIR', help: 'Directory of the SQLite statistics database.', parse: (raw: string) => (raw === '' ? null : raw) },
   databaseUrl: { name: 'database.url', env: 'DATABASE_URL', default: '', form: 'postgres://USER:PASS@HOST:PORT/DB or sqlite:///PATH', help: 'Statistics database; none uses SQLite under --data.dir.', parse: optionalPath },
   statisticsRetention: { name: 'statistics.retention', env: 'STATISTICS_RETENTION', default: '90d', form: 'DURATION (e.g. 90d)', help: 'Usage reports older than this are pruned.', parse: durationSeconds },
+  statisticsTokenFile: { name: 'statistics.token-file', env: 'STATISTICS_TOKEN_FILE', default: '', form: 'FILE', help: 'File whose first line is the bearer token POST /statistics requires; none requires no token.', parse: optionalPath },
+  statisticsRateLimit: { name: 'statistics.rate-limit', env: 'STATISTICS_RATE_LIMIT', default: '10', form: 'REQUESTS PER SECOND (0: none)', help: 'Writes (POST /statistics) accepted per second from one client address, with bursts of twice that.', parse: nonNegativeNumber },
   processesTop: { name: 'collector.processes.top', default: '10', form: 'N', help: 'Process groups exported by name, by CPU; the rest are summed as "other".', parse: positiveInteger },
   logLevel: { name: 'log.level', env: 'LOG_LEVEL', default: 'info', form: logLevels.join('|'), help: 'Log level.', parse: oneOf(logLevels) },
   memoryLimit: { name: 'declared.memory-limit', env: 'MEMORY_LIMIT', default: formatMemorySize(DEFAULT_TIER.memoryLimitBytes), form: 'SIZE (e.g. 2048M)', help: 'Declared memory limit, as in compose.', parse: parseMemorySize },

@@ -1,5 +1,5 @@
 // `headroom` (serve): wires the collectors, health checks and extensions into one HTTP server.
-import { createServer, type Server } from 'node:http';
+import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Express, NextFunction, Request, Response } from 'express';
 import pino, { type Logger } from 'pino';
@@ -24,6 +24,8 @@ export interface Extension {
   healthChecks?: HealthCheck[];
   guard?: (request: Request, response: Response, next: NextFunction) => void;
   close?: () => Promise<void>;
+  /** The server to listen with (HTTPS from --web.config.file); the first extension that has one decides. */
+  createServer?: (listener: RequestListener) => Server;
 }
 
 export interface ExtensionContext { config: ServeConfig; registry: Registry; log: Logger }
@@ -97,7 +99,7 @@ export async function startExporter(config: ServeConfig, extensionFactories: rea
   // The CPU percent is a rate: one scrape at start gives the first scrape a reference sample.
   await scraper.scrape();
 
-  const server = createServer(app);
+  const server = extensions.find((extension) => extension.createServer)?.createServer?.(app) ?? createServer(app);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.listenAddress.port, config.listenAddress.host, () => resolve());
