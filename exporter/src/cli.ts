@@ -3,6 +3,8 @@
 import { FlagError, helpText, parseCommandLine } from './flags.js';
 import { serveFlags, type ServeConfig } from './config.js';
 import { startExporter } from './serve.js';
+import { statisticsExtension } from './statistics/extension.js';
+import { targetHealthExtension } from './health-target.js';
 import { securityExtension } from './security/extension.js';
 import { VERSION } from './version.js';
 import pino from 'pino';
@@ -31,7 +33,7 @@ async function serve(argv: string[]): Promise<void> {
   const log = pino({ level: config.logLevel });
   let exporter;
   try {
-    exporter = await startExporter(config, [securityExtension], log);
+    exporter = await startExporter(config, [securityExtension, statisticsExtension, targetHealthExtension], log);
   } catch (error) {
     if (error instanceof FlagError) fail(error.message);
     log.fatal({ err: (error as Error).message }, 'cannot start');

@@ -1,0 +1,51 @@
+// The statistics feature as an exporter extension: opens and migrates the database, prunes, mounts
+// /statistics, registers its metrics and the required `database` health check.
+import type { HealthCheck } from '../health.js';
+import type { Extension, ExtensionFactory } from '../serve.js';
+import { databaseLocation, describeLocation, openDatabase } from './database.js';
+import { createStatisticsMetrics } from './metrics.js';
+import { migrateToLatest } from './migrations/index.js';
+import { Pruner } from './retention.js';
+import { mountStatisticsRoutes } from './routes.js';
+import { StatisticsStore } from './store.js';
+
+/** The database check's bound: well under the container healthcheck's timeout. */
+export const DATABASE_CHECK_TIMEOUT_MS = 2000;
+
+export function databaseCheck(store: StatisticsStore, description: string): HealthCheck {
+  return {
+    name: 'database',
+    // Without its database the exporter cannot take reports: the container is not healthy.
+    required: true,
+    timeoutMs: DATABASE_CHECK_TIMEOUT_MS,
+    async run() {
+      await store.ping();
+      return { status: 'ok', message: `${description} answers` };
+    },
+  };
+}
+
+export const statisticsExtension: ExtensionFactory = async ({ config, registry, log }): Promise<Extension> => {
+  const location = databaseLocation(config.databaseUrl, config.dataDir);
+  const description = describeLocation(location);
+  const open = await openDatabase(location, log);
+  const store = new StatisticsStore(open);
+  const pruner = new Pruner(store, config.statisticsRetention * 1000, log);
+  try {
+    await migrateToLatest(open.db);
+    await pruner.prune(Date.now());
+  } catch (error) {
+    await store.close();
+    throw new Error(`${description}: ${(error as Error).message}`);
+  }
+  log.info({ database: description }, 'statistics database ready');
+  const metrics = createStatisticsMetrics(registry, () => store.activity(Date.now()), log);
+  return {
+    mount: (app) => mountStatisticsRoutes(app, { store, metrics, pruner, log }),
+    healthChecks: [databaseCheck(store, description)],
+    close: async () => {
+      await pruner.settled();
+      await store.close();
+    },
+  };
+};
