@@ -9,6 +9,8 @@ export interface ScrapeRecord {
   exporter: ExporterName;
   /** Extra sleeping processes in the watched cgroup during this step. */
   processes: number;
+  /** Scrapes measured (after the warm-up). */
+  scrapes: number;
   p50_ms: number;
   p99_ms: number;
   cpu_seconds_per_1000_scrapes: number;
@@ -36,7 +38,10 @@ export interface Results {
   machine: Machine;
   quick: boolean;
   started_at: string;
+  /** Scrapes per exporter and step: up to scrapes_per_step, at least min_scrapes_per_step, else stopping after seconds_per_step. */
   scrapes_per_step: number;
+  min_scrapes_per_step: number;
+  seconds_per_step: number;
   warmup_scrapes: number;
   scrapes: ScrapeRecord[];
   idle: IdleRecord[];
@@ -134,7 +139,7 @@ export function renderReport(results: Results): string {
   const parts = [
     `Machine: ${machine.nproc} CPUs (${machine.cpu_model}), ${machine.memory} RAM, Node ${machine.node}, Linux ${machine.kernel}.${results.quick ? ' QUICK run: fewer scrapes, shorter idle and ingest windows.' : ''}`,
     '',
-    `### Scrapes (${results.scrapes_per_step} sequential scrapes per exporter and step, after ${results.warmup_scrapes} warm-up scrapes, keep-alive)`,
+    `### Scrapes (per exporter and step: ${results.warmup_scrapes} warm-up scrapes, then up to ${results.scrapes_per_step} sequential scrapes on one keep-alive connection, stopping after ${formatNumber(results.seconds_per_step)} s once ${results.min_scrapes_per_step} are done)`,
     '',
     scrapeTable(results.scrapes),
     '',

@@ -17,8 +17,8 @@ import { ScrapeClient } from './scrape-client.js';
 
 const QUICK = process.env.QUICK === '1' || process.argv.includes('--quick');
 const PLAN = QUICK
-  ? { processCounts: [0, 10, 200, 2000], scrapes: 40, warmup: 5, idleSeconds: 5, ingestConnections: [10], ingestRequests: 2000 }
-  : { processCounts: [0, 10, 200, 2000], scrapes: 500, warmup: 30, idleSeconds: 60, ingestConnections: [1, 10, 50, 100], ingestRequests: 20000 };
+  ? { processCounts: [0, 10, 200, 2000], scrapes: 40, minScrapes: 10, stepSeconds: 2.5, warmup: 3, idleSeconds: 5, ingestConnections: [10], ingestRequests: 2000 }
+  : { processCounts: [0, 10, 200, 2000], scrapes: 500, minScrapes: 50, stepSeconds: 20, warmup: 20, idleSeconds: 60, ingestConnections: [1, 10, 50, 100], ingestRequests: 20000 };
 const OUTPUT = path.join(REPO_ROOT, 'bench', QUICK ? 'results.quick.json' : 'results.json');
 
 function progress(message: string): void {
@@ -62,7 +62,9 @@ async function measureScrapes(exporter: RunningExporter, processes: number): Pro
     const latencies: number[] = [];
     let lastBody = '';
     const ticksBefore = readCpuTicks(exporter.pid);
-    for (let index = 0; index < PLAN.scrapes; index += 1) {
+    // Up to PLAN.scrapes, but a slow exporter stops after PLAN.stepSeconds once it has PLAN.minScrapes.
+    const deadline = performance.now() + PLAN.stepSeconds * 1000;
+    while (latencies.length < PLAN.scrapes && (latencies.length < PLAN.minScrapes || performance.now() < deadline)) {
       const scrape = await client.get();
       latencies.push(scrape.ms);
       lastBody = scrape.body;
@@ -73,9 +75,10 @@ async function measureScrapes(exporter: RunningExporter, processes: number): Pro
       record: {
         exporter: exporter.name,
         processes,
+        scrapes: latencies.length,
         p50_ms: p50,
         p99_ms: p99,
-        cpu_seconds_per_1000_scrapes: cpuSecondsPer1000(ticks, PLAN.scrapes),
+        cpu_seconds_per_1000_scrapes: cpuSecondsPer1000(ticks, latencies.length),
         rss_bytes: readRssBytes(exporter.pid),
         series: countSeries(lastBody),
       },
@@ -98,7 +101,7 @@ async function measureIdle(exporters: readonly RunningExporter[]): Promise<IdleR
 
 async function main(): Promise<void> {
   const startedAt = new Date();
-  progress(`${QUICK ? 'QUICK run' : 'full run'}: ${PLAN.scrapes} scrapes per exporter and step, idle window ${PLAN.idleSeconds} s`);
+  progress(`${QUICK ? 'QUICK run' : 'full run'}: up to ${PLAN.scrapes} scrapes per exporter and step (at least ${PLAN.minScrapes}, else at most ${PLAN.stepSeconds} s), idle window ${PLAN.idleSeconds} s`);
   const machine = describeMachine();
   const floor = await nodeFloorRss();
   let cgroup: BenchCgroup | undefined;
@@ -123,7 +126,7 @@ async function main(): Promise<void> {
             if (seen < processes + 1 || seen > processes + 3) throw new Error(`headroom sees ${seen} processes in its cgroup, expected ${processes + 1}`);
           }
           scrapes.push(record);
-          progress(`  ${exporter.name}: p50 ${record.p50_ms.toFixed(2)} ms, p99 ${record.p99_ms.toFixed(2)} ms, ${record.cpu_seconds_per_1000_scrapes.toFixed(2)} CPU s/1000, ${record.series} series`);
+          progress(`  ${exporter.name}: ${record.scrapes} scrapes, p50 ${record.p50_ms.toFixed(2)} ms, p99 ${record.p99_ms.toFixed(2)} ms, ${record.cpu_seconds_per_1000_scrapes.toFixed(2)} CPU s/1000, ${record.series} series`);
         }
       } finally {
         await sleepers.reap();
@@ -142,6 +145,8 @@ async function main(): Promise<void> {
       quick: QUICK,
       started_at: startedAt.toISOString(),
       scrapes_per_step: PLAN.scrapes,
+      min_scrapes_per_step: PLAN.minScrapes,
+      seconds_per_step: PLAN.stepSeconds,
       warmup_scrapes: PLAN.warmup,
       scrapes,
       idle,
