@@ -36,3 +36,28 @@ generate-rules: build ## Regenerate alerting-rules/headroom.rules.yml and alertm
 
 test: system-deps build ## Install what the tests need and run every test suite
 	node scripts/run-tests.mjs
+
+# The local stack (compose/docker-compose.yml). Its sizes, first found wins: the environment or make's
+# command line (MEMORY_LIMIT=3072M), then $(ENV_FILE) (written by make tune), then SIZE, then medium.
+COMPOSE ?= docker compose
+SIZE ?=
+ENV_FILE ?= .env
+STACK = $(COMPOSE) -p headroom -f compose/docker-compose.yml $(if $(wildcard $(ENV_FILE)),--env-file $(ENV_FILE))
+
+.PHONY: up down logs ps generate-compose
+
+up: build ## Start the local stack on 127.0.0.1 (SIZE=small|medium|large; .env from make tune overrides it)
+	@sizes="$$(node compose/stack-env.mjs --size='$(SIZE)' --env-file='$(ENV_FILE)')" && echo "sizes:" $$sizes && env $$sizes $(STACK) up -d --build
+
+down: ## Stop the local stack, keeping its volumes (ARGS=-v removes them)
+	$(STACK) down $(ARGS)
+
+logs: ## Follow the local stack's logs (ARGS=SERVICE for one)
+	$(STACK) logs -f $(ARGS)
+
+ps: ## List the local stack's containers and their health
+	$(STACK) ps
+
+generate: generate-compose
+generate-compose: build ## Regenerate compose/alertmanager.yml (the stack's mail catcher and SMS stand-in) with alerting-rules/generate.ts
+	set -a && . compose/alertmanager-site.env && set +a && node dist/alerting-rules/generate.js --alertmanager-site-from-env --out=compose/alertmanager.yml
