@@ -92,20 +92,17 @@ function boundExpr(level: Severity, series: string): string {
   return `${series} ${comparisonOf(level)} ${THRESHOLDS[level].percent / 100}`;
 }
 
-export function recordingRules(): RuleGroup {
-  return {
-    name: 'headroom.rules',
-    rules: [
-      { record: RECORDED.cpuUsageRate, expr: 'rate(headroom_cpu_usage_seconds_total[5m])' },
-      { record: RECORDED.cpuUsageRatio, expr: 'rate(headroom_cpu_usage_seconds_total[5m]) / headroom_cpu_limit_cores' },
-      { record: RECORDED.cpuThrottledRatio, expr: 'rate(headroom_cpu_cfs_throttled_periods_total[5m]) / rate(headroom_cpu_cfs_periods_total[5m])' },
-      { record: RECORDED.memoryWorkingSetRatio, expr: 'headroom_memory_working_set_bytes / headroom_memory_limit_bytes' },
-      { record: RECORDED.memoryReservationRatio, expr: 'headroom_memory_working_set_bytes / headroom_memory_reservation_bytes' },
-    ],
-  };
+export function recordingRules(): RecordingRule[] {
+  return [
+    { record: RECORDED.cpuUsageRate, expr: 'rate(headroom_cpu_usage_seconds_total[5m])' },
+    { record: RECORDED.cpuUsageRatio, expr: 'rate(headroom_cpu_usage_seconds_total[5m]) / headroom_cpu_limit_cores' },
+    { record: RECORDED.cpuThrottledRatio, expr: 'rate(headroom_cpu_cfs_throttled_periods_total[5m]) / rate(headroom_cpu_cfs_periods_total[5m])' },
+    { record: RECORDED.memoryWorkingSetRatio, expr: 'headroom_memory_working_set_bytes / headroom_memory_limit_bytes' },
+    { record: RECORDED.memoryReservationRatio, expr: 'headroom_memory_working_set_bytes / headroom_memory_reservation_bytes' },
+  ];
 }
 
-export function alertingRules(options: RuleOptions = DEFAULT_RULE_OPTIONS): RuleGroup {
+export function alertingRules(options: RuleOptions = DEFAULT_RULE_OPTIONS): AlertingRule[] {
   const runbook = (alert: string) => `${options.runbookBaseUrl}#${alert.toLowerCase()}`;
   const alert = (name: string, severity: Severity, expr: string, forSeconds: number, summary: string, description: string, extraLabels: Record<string, string> = {}): AlertingRule => ({
     alert: name,
@@ -129,56 +126,57 @@ export function alertingRules(options: RuleOptions = DEFAULT_RULE_OPTIONS): Rule
     { signal: 'usage' },
   ));
 
-  return {
-    name: 'headroom.alerts',
-    rules: [
-      ...memoryLevels,
-      alert(
-        'HeadroomMemoryHigh', 'danger', `increase(headroom_memory_oom_kills_total[${OOM_WINDOW}]) > 0`, FOR_SECONDS.memoryOomKill,
-        'Processes OOM-killed at the memory limit',
-        `The kernel OOM-killed {{ $value | printf "%.0f" }} process(es) of {{ $labels.instance }} in the last ${OOM_WINDOW}; memory limit ${bytesOf('headroom_memory_limit_bytes')}, working set now ${bytesOf('headroom_memory_working_set_bytes')}.`,
-        { signal: 'oom_kill' },
-      ),
-      ...cpuLevels,
-      alert(
-        'HeadroomCpuHigh', 'danger', `${RECORDED.cpuThrottledRatio} > ${HEAVY_THROTTLING_RATIO}`, FOR_SECONDS.cpuThrottling,
-        'CPU heavily throttled at the limit',
-        `{{ $labels.instance }} was throttled in {{ $value | humanizePercentage }} of its CFS periods (5 minute rate) at a CPU limit of ${coresOf('headroom_cpu_limit_cores')}; CPU use ${coresOf(RECORDED.cpuUsageRate)}.`,
-        { signal: 'throttling' },
-      ),
-      alert(
-        'HeadroomMemoryFillingUp', 'warning',
-        `predict_linear(headroom_memory_working_set_bytes[${PREDICT_LOOKBACK}], ${PREDICT_HORIZON_SECONDS}) >= headroom_memory_limit_bytes`,
-        FOR_SECONDS.memoryFillingUp,
-        `Memory predicted to reach the limit within ${PREDICT_HORIZON_SECONDS / 3600} hours`,
-        `At the trend of the last ${PREDICT_LOOKBACK}, the working set of {{ $labels.instance }} (now ${bytesOf('headroom_memory_working_set_bytes')}) reaches {{ $value | humanize1024 }}B in ${PREDICT_HORIZON_SECONDS / 3600} hours; memory limit ${bytesOf('headroom_memory_limit_bytes')}.`,
-      ),
-      alert(
-        'HeadroomHealthCheckFailing', 'critical',
-        // The resources sub-status mirrors the CPU and memory levels, which their own alerts cover.
-        'headroom_health_status{component!="resources"} == 0', FOR_SECONDS.healthCheck,
-        'A /health sub-status is failing',
-        'The {{ $labels.component }} sub-status of {{ $labels.instance }} has been failing for at least ' + formatDuration(FOR_SECONDS.healthCheck) + '; /health answers 503 and the container healthcheck marks it unhealthy.',
-      ),
-      alert(
-        'HeadroomExporterDown', 'critical', `${up} == 0`, FOR_SECONDS.exporterDown,
-        'The headroom exporter cannot be scraped',
-        'Prometheus failed to scrape {{ $labels.instance }} (job {{ $labels.job }}) for ' + formatDuration(FOR_SECONDS.exporterDown) + ': CPU and memory of the service are not watched.',
-      ),
-      alert(
-        'HeadroomExporterAbsent', 'critical', `absent(${up})`, FOR_SECONDS.exporterAbsent,
-        'No headroom exporter is scraped',
-        `Prometheus has no target in job ${options.job}: CPU and memory of the service are not watched.`,
-      ),
-      alert(
-        'HeadroomRestartingRepeatedly', 'critical', `resets(headroom_cpu_usage_seconds_total[${RESTART_WINDOW}]) > ${RESTART_COUNT}`, FOR_SECONDS.restarting,
-        'The service restarts repeatedly',
-        `The cgroup of {{ $labels.instance }} was recreated {{ $value }} times in the last ${RESTART_WINDOW} (its CPU counter started over; the alert fires above ${RESTART_COUNT}): the container restarts repeatedly.`,
-      ),
-    ],
-  };
+  return [
+    ...memoryLevels,
+    alert(
+      'HeadroomMemoryHigh', 'danger', `increase(headroom_memory_oom_kills_total[${OOM_WINDOW}]) > 0`, FOR_SECONDS.memoryOomKill,
+      'Processes OOM-killed at the memory limit',
+      `The kernel OOM-killed {{ $value | printf "%.0f" }} process(es) of {{ $labels.instance }} in the last ${OOM_WINDOW}; memory limit ${bytesOf('headroom_memory_limit_bytes')}, working set now ${bytesOf('headroom_memory_working_set_bytes')}.`,
+      { signal: 'oom_kill' },
+    ),
+    ...cpuLevels,
+    alert(
+      'HeadroomCpuHigh', 'danger', `${RECORDED.cpuThrottledRatio} > ${HEAVY_THROTTLING_RATIO}`, FOR_SECONDS.cpuThrottling,
+      'CPU heavily throttled at the limit',
+      `{{ $labels.instance }} was throttled in {{ $value | humanizePercentage }} of its CFS periods (5 minute rate) at a CPU limit of ${coresOf('headroom_cpu_limit_cores')}; CPU use ${coresOf(RECORDED.cpuUsageRate)}.`,
+      { signal: 'throttling' },
+    ),
+    alert(
+      'HeadroomMemoryFillingUp', 'warning',
+      `predict_linear(headroom_memory_working_set_bytes[${PREDICT_LOOKBACK}], ${PREDICT_HORIZON_SECONDS}) >= headroom_memory_limit_bytes`,
+      FOR_SECONDS.memoryFillingUp,
+      `Memory predicted to reach the limit within ${PREDICT_HORIZON_SECONDS / 3600} hours`,
+      `At the trend of the last ${PREDICT_LOOKBACK}, the working set of {{ $labels.instance }} (now ${bytesOf('headroom_memory_working_set_bytes')}) reaches {{ $value | humanize1024 }}B in ${PREDICT_HORIZON_SECONDS / 3600} hours; memory limit ${bytesOf('headroom_memory_limit_bytes')}.`,
+    ),
+    alert(
+      'HeadroomHealthCheckFailing', 'critical',
+      // The resources sub-status mirrors the CPU and memory levels, which their own alerts cover.
+      'headroom_health_status{component!="resources"} == 0', FOR_SECONDS.healthCheck,
+      'A /health sub-status is failing',
+      'The {{ $labels.component }} sub-status of {{ $labels.instance }} has been failing for at least ' + formatDuration(FOR_SECONDS.healthCheck) + '; /health answers 503 and the container healthcheck marks it unhealthy.',
+    ),
+    alert(
+      'HeadroomExporterDown', 'critical', `${up} == 0`, FOR_SECONDS.exporterDown,
+      'The headroom exporter cannot be scraped',
+      'Prometheus failed to scrape {{ $labels.instance }} (job {{ $labels.job }}) for ' + formatDuration(FOR_SECONDS.exporterDown) + ': CPU and memory of the service are not watched.',
+    ),
+    alert(
+      'HeadroomExporterAbsent', 'critical', `absent(${up})`, FOR_SECONDS.exporterAbsent,
+      'No headroom exporter is scraped',
+      `Prometheus has no target in job ${options.job}: CPU and memory of the service are not watched.`,
+    ),
+    alert(
+      'HeadroomRestartingRepeatedly', 'critical', `resets(headroom_cpu_usage_seconds_total[${RESTART_WINDOW}]) > ${RESTART_COUNT}`, FOR_SECONDS.restarting,
+      'The service restarts repeatedly',
+      `The cgroup of {{ $labels.instance }} was recreated {{ $value }} times in the last ${RESTART_WINDOW} (its CPU counter started over; the alert fires above ${RESTART_COUNT}): the container restarts repeatedly.`,
+    ),
+  ];
 }
 
+/**
+ * One group: rules of a group run in order, so each alert reads the ratio recorded in the same evaluation;
+ * separate groups run concurrently and an alert would read the previous evaluation's ratio.
+ */
 export function ruleFile(options: RuleOptions = DEFAULT_RULE_OPTIONS): { groups: RuleGroup[] } {
-  return { groups: [recordingRules(), alertingRules(options)] };
+  return { groups: [{ name: 'headroom', rules: [...recordingRules(), ...alertingRules(options)] }] };
 }
