@@ -61,3 +61,13 @@ ps: ## List the local stack's containers and their health
 generate: generate-compose
 generate-compose: build ## Regenerate compose/alertmanager.yml (the stack's mail catcher and SMS stand-in) with alerting-rules/generate.ts
 	set -a && . compose/alertmanager-site.env && set +a && node dist/alerting-rules/generate.js --alertmanager-site-from-env --out=compose/alertmanager.yml
+
+# Dashboards and the deployment-size recommender (dashboards/, exporter/src/recommend/).
+generate: generate-dashboards
+generate-dashboards: build ## Regenerate dashboards/json/, the Grafana provisioning files and alerting-rules/recommendation.rules.yml
+	node dist/dashboards/generate.js
+
+PROMETHEUS_URL ?= http://127.0.0.1:9090
+.PHONY: tune generate-dashboards
+tune: build ## Recommend a deployment size from Prometheus history and write it to $(ENV_FILE) (ARGS="--window=14d ...")
+	node dist/exporter/src/cli.js recommend --prometheus.url=$(PROMETHEUS_URL) --write-env=$(ENV_FILE) $(ARGS)

@@ -3,10 +3,11 @@
 import { FlagError, helpText, parseCommandLine } from './flags.js';
 import { serveFlags, type ServeConfig } from './config.js';
 import { startExporter } from './serve.js';
+import { securityExtension } from './security/extension.js';
 import { statisticsExtension } from './statistics/extension.js';
 import { targetHealthExtension } from './health-target.js';
-import { securityExtension } from './security/extension.js';
 import { VERSION } from './version.js';
+import { recommendCommand } from './recommend/command.js';
 import pino from 'pino';
 
 const USAGE = `usage: headroom [flags]
@@ -48,6 +49,6 @@ async function serve(argv: string[]): Promise<void> {
 }
 
 const [command, ...rest] = process.argv.slice(2);
-const commands: Record<string, (argv: string[]) => Promise<void>> = {};
+const commands: Record<string, (argv: string[]) => Promise<void>> = { recommend: recommendCommand };
 if (command !== undefined && command in commands) await commands[command]!(rest);
 else await serve(process.argv.slice(2));

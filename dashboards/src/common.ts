@@ -1,0 +1,108 @@
+// Building blocks shared by the dashboards: the datasource and instance variables, queries, thresholds, tier mappings.
+import {
+  CustomVariableBuilder, DatasourceVariableBuilder, MappingType, QueryVariableBuilder, ThresholdsConfigBuilder, ThresholdsMode,
+  VariableRefresh, VariableSort, type DataSourceRef, type ValueMapping,
+} from '@grafana/grafana-foundation-sdk/dashboard';
+import { DataqueryBuilder, PromQueryFormat } from '@grafana/grafana-foundation-sdk/prometheus';
+import { THRESHOLDS, TIERS } from '../../exporter/src/thresholds.js';
+
+/** The provisioned Prometheus datasource (dashboards/provisioning/datasources/prometheus.yml). */
+export const PROVISIONED_DATASOURCE = { name: 'Prometheus', uid: 'headroom-prometheus' } as const;
+
+export const DATASOURCE: DataSourceRef = { type: 'prometheus', uid: '${datasource}' };
+
+/** Label matcher every panel applies: the instances chosen in the `instance` variable. */
+export const SELECTOR = 'instance=~"$instance"';
+
+export function datasourceVariable() {
+  return new DatasourceVariableBuilder('datasource')
+    .label('Data source')
+    .type('prometheus')
+    .current({ selected: true, text: PROVISIONED_DATASOURCE.name, value: PROVISIONED_DATASOURCE.uid });
+}
+
+export function instanceVariable() {
+  return new QueryVariableBuilder('instance')
+    .label('Instance')
+    .datasource(DATASOURCE)
+    .query({ query: 'label_values(headroom_build_info, instance)', refId: 'instance' })
+    .definition('label_values(headroom_build_info, instance)')
+    .refresh(VariableRefresh.OnTimeRangeChanged)
+    .sort(VariableSort.AlphabeticalAsc)
+    .multi(true)
+    .includeAll(true)
+    .allValue('.+')
+    .current({ selected: true, text: 'All', value: '$__all' });
+}
+
+/** The window the deployment-size figures are taken over (the recommender's default is 7d). */
+export function windowVariable() {
+  const choices = ['1d', '3d', '7d', '14d', '30d'];
+  return new CustomVariableBuilder('window')
+    .label('Window')
+    .values(choices.join(','))
+    .current({ selected: true, text: '7d', value: '7d' })
+    .options(choices.map((choice) => ({ selected: choice === '7d', text: choice, value: choice })));
+}
+
+export interface Query { expr: string; legend: string }
+
+const REF_IDS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
+
+/** Prometheus queries of one panel: range queries for graphs, instant ones for stats, bar gauges and tables. */
+export function targets(queries: Query[], kind: 'range' | 'instant' | 'table'): DataqueryBuilder[] {
+  return queries.map(({ expr, legend }, index) => {
+    const builder = new DataqueryBuilder().datasource(DATASOURCE).expr(expr).legendFormat(legend).refId(REF_IDS[index]!);
+    if (kind === 'range') return builder.range();
+    builder.instant();
+    return kind === 'table' ? builder.format(PromQueryFormat.Table) : builder;
+  });
+}
+
+/** Colors for percent of a limit: green, then yellow above warning, orange above critical, red at danger. */
+export function levelThresholds() {
+  return new ThresholdsConfigBuilder().mode(ThresholdsMode.Absolute).steps([
+    { value: null, color: 'green' },
+    { value: THRESHOLDS.warning.percent, color: 'yellow' },
+    { value: THRESHOLDS.critical.percent, color: 'orange' },
+    { value: THRESHOLDS.danger.percent, color: 'red' },
+  ]);
+}
+
+/** Colors for the headroom left under a limit (100 - percent used): the same boundaries seen from the other side. */
+export function headroomThresholds() {
+  return new ThresholdsConfigBuilder().mode(ThresholdsMode.Absolute).steps([
+    { value: null, color: 'red' },
+    { value: 100 - THRESHOLDS.critical.percent, color: 'orange' },
+    { value: 100 - THRESHOLDS.warning.percent, color: 'green' },
+  ]);
+}
+
+export function fixedThresholds(color: string) {
+  return new ThresholdsConfigBuilder().mode(ThresholdsMode.Absolute).steps([{ value: null, color }]);
+}
+
+/** 0 small, 1 medium, 2 large, 3 custom: the values of the tier-index expressions. */
+export function tierMappings(): ValueMapping[] {
+  const options: Record<string, { text: string; color: string; index: number }> = {};
+  const colors = ['green', 'blue', 'purple'];
+  TIERS.forEach((tier, index) => { options[String(index)] = { text: tier.name, color: colors[index % colors.length]!, index }; });
+  options[String(TIERS.length)] = { text: 'custom (no tier fits)', color: 'red', index: TIERS.length };
+  return [{ type: MappingType.ValueToText, options }];
+}
+
+export function levelMappings(): ValueMapping[] {
+  return [{
+    type: MappingType.ValueToText,
+    options: {
+      '0': { text: 'info', color: 'green', index: 0 },
+      '1': { text: 'warning', color: 'yellow', index: 1 },
+      '2': { text: 'critical', color: 'orange', index: 2 },
+      '3': { text: 'danger', color: 'red', index: 3 },
+    },
+  }];
+}
+
+export function healthMappings(): ValueMapping[] {
+  return [{ type: MappingType.ValueToText, options: { '1': { text: 'ok', color: 'green', index: 0 }, '0': { text: 'failing', color: 'red', index: 1 } } }];
+}

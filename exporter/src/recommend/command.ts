@@ -1,0 +1,74 @@
+// `headroom recommend`: reads a window of history from Prometheus and prints the deployment size it needs.
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { durationSeconds, FlagError, helpText, httpUrl, parseCommandLine, text, type FlagSpec } from '../flags.js';
+import { DEFAULT_MARGIN, recommend } from './decide.js';
+import { NoDataError, collectUsage } from './collect.js';
+import { PrometheusError, prometheusClient } from './prometheus.js';
+import { renderJson, renderText } from './report.js';
+import { sizingVariables, updateEnvText } from './envfile.js';
+import { promDuration } from './queries.js';
+import { DEFAULT_WINDOW_SECONDS } from './rules.js';
+
+const USAGE = `usage: headroom recommend [flags]
+
+Reads CPU and memory history from Prometheus and recommends the smallest deployment size (small, medium,
+large, or custom limits) that keeps P95 CPU and peak memory, plus a margin, under the warning threshold.`;
+
+function margin(raw: string): number | null {
+  return /^\d+(\.\d+)?$/.test(raw) && Number(raw) < 10 ? Number(raw) : null;
+}
+
+export const recommendFlags = {
+  prometheusUrl: { name: 'prometheus.url', env: 'PROMETHEUS_URL', default: 'http://127.0.0.1:9090', form: 'http(s)://HOST:PORT', help: 'Prometheus server that scrapes headroom.', parse: (raw: string) => httpUrl(raw) ?? null },
+  window: { name: 'window', default: promDuration(DEFAULT_WINDOW_SECONDS), form: 'DURATION (e.g. 7d)', help: 'History to read.', parse: durationSeconds },
+  instance: { name: 'instance', default: '', form: 'HOST:PORT', help: 'The `instance` label to size; none sizes every instance with data.', parse: text },
+  format: { name: 'format', default: 'text', form: 'text|json', help: 'Output format.', parse: (raw: string) => (raw === 'text' || raw === 'json' ? raw : null) },
+  writeEnv: { name: 'write-env', default: '', form: 'FILE', help: 'Compose env file to write MEMORY_LIMIT, CPU_LIMIT, MEMORY_RESERVATION, CPU_RESERVATION into (other lines are kept).', parse: text },
+  margin: { name: 'margin', default: String(DEFAULT_MARGIN), form: 'FRACTION (e.g. 0.15)', help: 'Safety margin on top of the observed usage.', parse: margin },
+} satisfies Record<string, FlagSpec<unknown>>;
+
+function writeEnvFile(file: string, variables: Record<string, string>): void {
+  const before = existsSync(file) ? readFileSync(file, 'utf8') : '';
+  const temporary = `${file}.tmp-${process.pid}`;
+  writeFileSync(temporary, updateEnvText(before, variables));
+  renameSync(temporary, file);
+}
+
+export async function recommendCommand(argv: string[]): Promise<void> {
+  const fail = (message: string, code: number): never => {
+    process.stderr.write(`headroom recommend: ${message}\n`);
+    process.exit(code);
+  };
+  let parsed;
+  try {
+    parsed = parseCommandLine(recommendFlags, argv, process.env);
+  } catch (error) {
+    if (error instanceof FlagError) fail(error.message, 2);
+    throw error;
+  }
+  if (parsed.help) { process.stdout.write(`${helpText(USAGE, recommendFlags)}\n`); return; }
+  if (parsed.positionals.length > 0) fail(`unexpected argument ${JSON.stringify(parsed.positionals[0])}`, 2);
+  const options = parsed.values;
+
+  let usages;
+  try {
+    usages = await collectUsage(prometheusClient(options.prometheusUrl), options.window, options.instance || undefined);
+  } catch (error) {
+    if (error instanceof PrometheusError || error instanceof NoDataError) fail(error.message, 1);
+    throw error;
+  }
+  if (options.writeEnv !== '' && usages.length > 1) {
+    fail(`--write-env needs one instance; choose one with --instance (${usages.map((usage) => usage.instance).join(', ')})`, 2);
+  }
+  const results = usages.map((usage) => ({ usage, recommendation: recommend(usage, options.margin) }));
+  if (options.format === 'json') {
+    process.stdout.write(`${JSON.stringify(results.map(({ usage, recommendation }) => renderJson(usage, recommendation)), null, 2)}\n`);
+  } else {
+    process.stdout.write(`${results.map(({ usage, recommendation }) => renderText(usage, recommendation)).join('\n\n')}\n`);
+  }
+  if (options.writeEnv !== '') {
+    const variables = sizingVariables(results[0]!.recommendation.sizing);
+    writeEnvFile(options.writeEnv, variables);
+    process.stderr.write(`wrote ${Object.keys(variables).join(', ')} to ${options.writeEnv}\n`);
+  }
+}

@@ -1,0 +1,56 @@
+// The PromQL the recommender reads a window of history with. The recording rules and the dashboards use
+// the same builders, so Grafana shows the figures the CLI prints.
+
+/** Window of rate() under the P95: the usual 5m of recording rules. */
+export const RATE_WINDOW = '5m';
+/** Resolution of the subqueries over the window (one P95 sample a minute). */
+export const SUBQUERY_STEP = '1m';
+export const CPU_QUANTILE = 0.95;
+
+/** A label selector body such as `instance="host:9477"`; empty selects every series. */
+export function instanceSelector(instance: string | undefined): string {
+  return instance === undefined || instance === '' ? '' : `instance=${JSON.stringify(instance)}`;
+}
+
+/** `7d`, `36h`, `90m`, `45s`: the largest unit that divides the seconds. */
+export function promDuration(seconds: number): string {
+  for (const [unit, size] of [['d', 86400], ['h', 3600], ['m', 60]] as const) {
+    if (seconds % size === 0) return `${seconds / size}${unit}`;
+  }
+  return `${seconds}s`;
+}
+
+export interface UsageQueries {
+  cpuP95Cores: string;
+  cpuPeakCores: string;
+  memoryPeakBytes: string;
+  oomKills: string;
+  throttledSeconds: string;
+  throttledPeriodsRatio: string;
+  activeUsers: string;
+  firstSampleTimestamp: string;
+  cpuLimitCores: string;
+  memoryLimitBytes: string;
+}
+
+/** `name{selector}`, or the bare name when the selector is empty. */
+export function series(name: string, selector: string): string {
+  return selector === '' ? name : `${name}{${selector}}`;
+}
+
+/** Queries over `window` (a PromQL duration) for the series matching `selector`. Each returns one sample per instance. */
+export function usageQueries(selector: string, window: string): UsageQueries {
+  const cpuRate = `rate(${series('headroom_cpu_usage_seconds_total', selector)}[${RATE_WINDOW}])`;
+  return {
+    cpuP95Cores: `quantile_over_time(${CPU_QUANTILE}, ${cpuRate}[${window}:${SUBQUERY_STEP}])`,
+    cpuPeakCores: `max_over_time(${cpuRate}[${window}:${SUBQUERY_STEP}])`,
+    memoryPeakBytes: `max_over_time(${series('headroom_memory_working_set_bytes', selector)}[${window}])`,
+    oomKills: `increase(${series('headroom_memory_oom_kills_total', selector)}[${window}])`,
+    throttledSeconds: `increase(${series('headroom_cpu_cfs_throttled_seconds_total', selector)}[${window}])`,
+    throttledPeriodsRatio: `increase(${series('headroom_cpu_cfs_throttled_periods_total', selector)}[${window}]) / increase(${series('headroom_cpu_cfs_periods_total', selector)}[${window}])`,
+    activeUsers: `max by (instance) (max_over_time(${series('headroom_statistics_active_users', selector)}[${window}]))`,
+    firstSampleTimestamp: `min_over_time(timestamp(${series('headroom_memory_working_set_bytes', selector)})[${window}:${SUBQUERY_STEP}])`,
+    cpuLimitCores: `${series('headroom_cpu_limit_cores', selector)}`,
+    memoryLimitBytes: `${series('headroom_memory_limit_bytes', selector)}`,
+  };
+}

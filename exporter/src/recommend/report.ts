@@ -1,0 +1,56 @@
+// Renders a recommendation as text for people or JSON for scripts.
+import { formatCpus, formatMemorySize, humanBytes } from '../sizes.js';
+import { THRESHOLDS, TIERS } from '../thresholds.js';
+import type { Recommendation, Usage } from './decide.js';
+import { promDuration } from './queries.js';
+import { sizingVariables } from './envfile.js';
+
+function cores(value: number): string {
+  return `${value.toFixed(2)} cores`;
+}
+
+function duration(seconds: number): string {
+  if (seconds >= 86400) return `${(seconds / 86400).toFixed(1)} d`;
+  if (seconds >= 3600) return `${(seconds / 3600).toFixed(1)} h`;
+  return `${Math.round(seconds / 60)} min`;
+}
+
+function assignments(recommendation: Recommendation): string {
+  return Object.entries(sizingVariables(recommendation.sizing)).map(([key, value]) => `${key}=${value}`).join(' ');
+}
+
+export function renderText(usage: Usage, recommendation: Recommendation): string {
+  const { margin } = recommendation;
+  const factor = `x${(1 + margin).toFixed(2)}`;
+  const warning = THRESHOLDS.warning.percent;
+  const current = recommendation.currentSize === null
+    ? 'unknown'
+    : `${recommendation.currentSize} (CPU limit ${usage.cpuLimitCores === null ? '?' : formatCpus(usage.cpuLimitCores)}, memory limit ${usage.memoryLimitBytes === null ? '?' : formatMemorySize(usage.memoryLimitBytes)})`;
+  const throttled = `${usage.throttledSeconds.toFixed(1)} s throttled${usage.throttledPeriodsRatio === null ? '' : `, ${(usage.throttledPeriodsRatio * 100).toFixed(1)} % of CFS periods`}`;
+  const lines = [
+    `instance ${usage.instance}, window ${promDuration(usage.windowSeconds)}, history ${duration(usage.historySeconds)}`,
+    `  CPU           P95 ${cores(usage.cpuP95Cores)}, peak ${cores(usage.cpuPeakCores)}`,
+    `  memory        peak working set ${humanBytes(usage.memoryPeakBytes)}`,
+    `  OOM kills     ${usage.oomKills}`,
+    `  throttling    ${throttled}`,
+    `  active users  ${usage.activeUsers === null ? 'none reported' : `${usage.activeUsers} (the ${recommendation.usersSize} range of the sizing table)`}`,
+    `  current size  ${current}`,
+    '',
+    recommendation.size === 'custom'
+      ? `recommended: custom (no tier fits): ${assignments(recommendation)}`
+      : `recommended: ${recommendation.size}: ${assignments(recommendation)}`,
+    `  need: P95 CPU ${factor} = ${cores(recommendation.cpuNeedCores)}, peak memory ${factor}${usage.oomKills > 0 ? ' x OOM bump' : ''} = ${humanBytes(recommendation.memoryNeedBytes)}; a tier fits when both stay at or under ${warning} % of its limits`,
+  ];
+  for (const check of recommendation.checks) {
+    const tier = TIERS.find((candidate) => candidate.name === check.tier)!;
+    const verdict = check.fits ? 'fits' : 'too small';
+    lines.push(`  ${check.tier.padEnd(7)} ${formatCpus(tier.cpuLimitCores)} CPU, ${formatMemorySize(tier.memoryLimitBytes)}: CPU ${check.cpuPercent.toFixed(0)} %, memory ${check.memoryPercent.toFixed(0)} % of the limits: ${verdict}`);
+  }
+  for (const note of recommendation.notes) lines.push(`note: ${note}`);
+  lines.push(`confidence: ${recommendation.confidence}`);
+  return lines.join('\n');
+}
+
+export function renderJson(usage: Usage, recommendation: Recommendation): Record<string, unknown> {
+  return { usage, recommendation: { ...recommendation, env: sizingVariables(recommendation.sizing) } };
+}
