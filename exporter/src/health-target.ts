@@ -47,6 +47,9 @@ async function readCapped(response: Response): Promise<string | undefined> {
 }
 
 export function targetCheck(url: string, timeoutMs = TARGET_CHECK_TIMEOUT_MS): HealthCheck {
+  const shown = new URL(url);
+  shown.password = '';
+  const shownUrl = shown.toString();
   return {
     name: 'target',
     required: false,
@@ -59,7 +62,7 @@ export function targetCheck(url: string, timeoutMs = TARGET_CHECK_TIMEOUT_MS): H
         response = await fetch(url, { signal, headers: { accept: 'application/json' }, redirect: 'manual' });
       } catch (error) {
         const cause = (error as { cause?: { code?: string } }).cause?.code;
-        return { status: 'failing', message: signal.aborted ? `no answer within ${timeoutMs} ms` : `${url}: ${cause ?? (error as Error).message}` };
+        return { status: 'failing', message: signal.aborted ? `no answer within ${timeoutMs} ms` : `${shownUrl}: ${cause ?? (error as Error).message}` };
       }
       let body: unknown;
       try {
@@ -69,7 +72,7 @@ export function targetCheck(url: string, timeoutMs = TARGET_CHECK_TIMEOUT_MS): H
         body = undefined;
       }
       const outcome = interpretTargetHealth(response.status, body);
-      return { ...outcome, details: { url, ...outcome.details } };
+      return { ...outcome, details: { url: shownUrl, ...outcome.details } };
     },
   };
 }

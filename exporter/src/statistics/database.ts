@@ -3,6 +3,7 @@ import { mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import knex, { type Knex } from 'knex';
 import type { Logger } from 'pino';
+import { FlagError } from '../flags.js';
 
 export const SQLITE_FILE_NAME = 'statistics.sqlite';
 /** How long a SQLite writer waits for a lock held by another connection or process. */
@@ -15,7 +16,8 @@ export type DatabaseLocation =
   | { client: 'sqlite'; filename: string }
   | { client: 'postgres'; url: string };
 
-export class DatabaseUrlError extends Error {}
+/** A flag error: the CLI prints it on one line and exits 2. */
+export class DatabaseUrlError extends FlagError {}
 
 /** Where the statistics live, from --database.url (postgres://, postgresql://, sqlite://PATH) or --data.dir. */
 export function databaseLocation(databaseUrl: string | undefined, dataDir: string): DatabaseLocation {
