@@ -1,0 +1,113 @@
+// Reading the local stack's compose file the way compose does: variable interpolation, then YAML
+// (with merge keys). Pure functions apart from loadCompose.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse } from 'yaml';
+import { REPO_ROOT } from './processes.js';
+
+export const COMPOSE_DIR = path.join(REPO_ROOT, 'compose');
+export const COMPOSE_FILE = path.join(COMPOSE_DIR, 'docker-compose.yml');
+
+export interface VariableUse { name: string; hasDefault: boolean; expression: string }
+
+// ${NAME}, ${NAME:-default}, ${NAME-default}, ${NAME:?error}, ${NAME?error}, $NAME; `$$` is a literal dollar.
+const VARIABLE = /\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)/g;
+
+/** Every variable a compose file interpolates, with whether it has a default. */
+export function variableUses(text: string): VariableUse[] {
+  const uses: VariableUse[] = [];
+  for (const match of text.matchAll(VARIABLE)) {
+    if (match[0] === '$$') continue;
+    const name = match[1] ?? match[4]!;
+    uses.push({ name, hasDefault: match[2] === '-' || match[2] === ':-', expression: match[0] });
+  }
+  return uses;
+}
+
+/** Compose's interpolation: a set (and, for `:-`, non-empty) variable, else the default. */
+export function interpolate(text: string, environment: Record<string, string | undefined>): string {
+  return text.replace(VARIABLE, (whole, braced: string | undefined, operator: string | undefined, operand: string | undefined, bare: string | undefined) => {
+    if (whole === '$$') return '$';
+    const value = environment[(braced ?? bare)!];
+    if (operator === ':-') return value ? value : operand!;
+    if (operator === '-') return value ?? operand!;
+    if (operator === ':?' || operator === '?') {
+      if (value === undefined || (operator === ':?' && value === '')) throw new Error(`${braced} is required: ${operand}`);
+      return value;
+    }
+    return value ?? '';
+  });
+}
+
+export interface ComposeService {
+  image?: string;
+  build?: { context: string; dockerfile?: string } | string;
+  user?: string;
+  pid?: string;
+  command?: string[] | string;
+  environment?: Record<string, string>;
+  volumes?: string[];
+  ports?: string[];
+  restart?: string;
+  networks?: string[];
+  healthcheck?: { test: string[]; interval: string; timeout: string; retries: number; start_period: string };
+  deploy?: { resources?: { limits?: { memory?: string; cpus?: string }; reservations?: { memory?: string; cpus?: string } } };
+  depends_on?: string[];
+}
+
+export interface ComposeFile {
+  services: Record<string, ComposeService>;
+  networks?: Record<string, { name?: string } | null>;
+  volumes?: Record<string, unknown>;
+  [key: string]: unknown;
+}
+
+/** The YAML document as written (no interpolation), for the schema. */
+export function parseComposeText(text: string): ComposeFile {
+  return parse(text, { merge: true }) as ComposeFile;
+}
+
+export function readComposeText(): string {
+  return readFileSync(COMPOSE_FILE, 'utf8');
+}
+
+/** Interpolates every string of a parsed document (compose parses the YAML first, so `2.0` stays a string). */
+export function interpolateDocument<T>(document: T, environment: Record<string, string | undefined>): T {
+  if (typeof document === 'string') return interpolate(document, environment) as T;
+  if (Array.isArray(document)) return document.map((item) => interpolateDocument(item, environment)) as T;
+  if (document !== null && typeof document === 'object') {
+    return Object.fromEntries(Object.entries(document).map(([key, value]) => [key, interpolateDocument(value, environment)])) as T;
+  }
+  return document;
+}
+
+/** The compose file as compose sees it with `environment` (defaults for the rest). */
+export function loadCompose(environment: Record<string, string | undefined> = {}): ComposeFile {
+  return interpolateDocument(parseComposeText(readComposeText()), environment);
+}
+
+export interface Mount { source: string; target: string; readOnly: boolean; kind: 'bind' | 'volume' }
+
+/** A short-syntax volume entry: a bind when the source is a path, else a named volume. */
+export function parseMount(entry: string, composeDir: string): Mount {
+  const [source, target, mode] = entry.split(':') as [string, string | undefined, string | undefined];
+  if (target === undefined) throw new Error(`anonymous volume ${entry}`);
+  const isPath = source.startsWith('.') || source.startsWith('/') || source.startsWith('~');
+  return {
+    source: isPath ? path.resolve(composeDir, source) : source,
+    target,
+    readOnly: (mode ?? '').split(',').includes('ro'),
+    kind: isPath ? 'bind' : 'volume',
+  };
+}
+
+export function serviceCommand(service: ComposeService): string[] {
+  if (Array.isArray(service.command)) return service.command;
+  return service.command ? service.command.split(/\s+/).filter(Boolean) : [];
+}
+
+/** `--name=value` of a command line, or undefined. */
+export function flagValue(args: string[], name: string): string | undefined {
+  const prefix = `--${name}=`;
+  return args.find((arg) => arg.startsWith(prefix))?.slice(prefix.length);
+}
