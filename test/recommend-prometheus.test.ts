@@ -1,0 +1,156 @@
+// `headroom recommend` against history backfilled into a real Prometheus with promtool, and the recommendation's
+// recording rules evaluated by that Prometheus on the same data.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parse, stringify } from 'yaml';
+import { CLI, REPO_ROOT, run, waitFor } from './helpers/processes.js';
+import { backfillOpenMetrics, instantQuery, startPrometheus, type RunningPrometheus } from './helpers/prometheus-server.js';
+import { historyOpenMetrics, SCENARIOS } from './recommend-history.js';
+import { recommendationRecords } from '../exporter/src/recommend/rules.js';
+
+interface JsonResult {
+  usage: { instance: string; historySeconds: number; cpuP95Cores: number; memoryPeakBytes: number; oomKills: number; activeUsers: number | null; throttledPeriodsRatio: number | null };
+  recommendation: { size: string; tierIndex: number; confidence: string; notes: string[]; env: Record<string, string>; currentSize: string | null };
+}
+
+let workDir = '';
+let prometheus: RunningPrometheus | undefined;
+
+async function recommendCli(args: string[]) {
+  return run(process.execPath, [CLI, 'recommend', `--prometheus.url=${prometheus!.url}`, ...args], { cwd: REPO_ROOT });
+}
+
+async function recommendJson(instance: string): Promise<JsonResult> {
+  const result = await recommendCli([`--instance=${instance}`, '--format=json']);
+  assert.is(result.code, 0, result.stderr);
+  const parsed = JSON.parse(result.stdout) as JsonResult[];
+  assert.is(parsed.length, 1);
+  return parsed[0]!;
+}
+
+test.before(async () => {
+  workDir = mkdtempSync(path.join(os.tmpdir(), 'headroom-recommend-'));
+  const dataDir = path.join(workDir, 'data');
+  // The history ends a minute ago, so queries at Prometheus's "now" see all of it.
+  const end = Math.floor(Date.now() / 1000 / 60) * 60 - 60;
+  await backfillOpenMetrics(historyOpenMetrics(SCENARIOS, end), dataDir);
+  // The committed rule file, evaluated every second instead of every minute so the test need not wait.
+  const rules = parse(readFileSync(path.join(REPO_ROOT, 'alerting-rules/recommendation.rules.yml'), 'utf8')) as { groups: { interval: string }[] };
+  for (const group of rules.groups) group.interval = '1s';
+  const rulesFile = path.join(workDir, 'recommendation.rules.yml');
+  writeFileSync(rulesFile, stringify(rules));
+  prometheus = await startPrometheus({ dataDir, ruleFiles: [rulesFile], config: 'global:\n  evaluation_interval: 1s\n' });
+});
+
+test.after(async () => {
+  await prometheus?.close();
+  rmSync(workDir, { recursive: true, force: true });
+});
+
+for (const scenario of SCENARIOS) {
+  test(`${scenario.instance} is sized ${scenario.expected}`, async () => {
+    const { recommendation } = await recommendJson(scenario.instance);
+    assert.is(recommendation.size, scenario.expected);
+  });
+}
+
+test('a quiet service with a week of history: small, with full confidence, and the limits it runs with now', async () => {
+  const { usage, recommendation } = await recommendJson('quiet:9477');
+  assert.is(recommendation.confidence, 'ok');
+  assert.ok(usage.historySeconds > 6.9 * 86400, String(usage.historySeconds));
+  assert.ok(usage.cpuP95Cores > 0.1 && usage.cpuP95Cores < 0.16, String(usage.cpuP95Cores));
+  assert.is(usage.activeUsers, 3);
+  assert.is(recommendation.currentSize, 'medium');
+  assert.equal(recommendation.env, { MEMORY_LIMIT: '1024M', CPU_LIMIT: '1.0', MEMORY_RESERVATION: '256M', CPU_RESERVATION: '0.25' });
+});
+
+test('a busy service reports its throttling and its users', async () => {
+  const { usage, recommendation } = await recommendJson('busy:9477');
+  assert.ok(usage.throttledPeriodsRatio !== null && Math.abs(usage.throttledPeriodsRatio - 0.05) < 0.005, String(usage.throttledPeriodsRatio));
+  assert.is(usage.activeUsers, 12);
+  assert.ok(recommendation.notes.some((note) => note.includes('throttled in 5.0 %')), recommendation.notes.join('\n'));
+});
+
+test('a memory leak that was OOM-killed: the kill is counted and bumps the memory need', async () => {
+  const { usage, recommendation } = await recommendJson('leak:9477');
+  assert.is(usage.oomKills, 1);
+  assert.ok(usage.memoryPeakBytes > 1390 * 1024 * 1024, String(usage.memoryPeakBytes));
+  assert.ok(recommendation.notes.some((note) => note.includes('OOM kill')), recommendation.notes.join('\n'));
+});
+
+test('a service no tier fits gets custom limits above the largest tier', async () => {
+  const { recommendation } = await recommendJson('huge:9477');
+  assert.is(recommendation.tierIndex, 3);
+  assert.ok(Number(recommendation.env.CPU_LIMIT) > 4, recommendation.env.CPU_LIMIT);
+  assert.ok(parseInt(recommendation.env.MEMORY_LIMIT!, 10) > 4096, recommendation.env.MEMORY_LIMIT);
+  const text = await recommendCli(['--instance=huge:9477']);
+  assert.is(text.code, 0, text.stderr);
+  assert.match(text.stdout, /recommended: custom \(no tier fits\): MEMORY_LIMIT=\d+M CPU_LIMIT=[\d.]+ /);
+});
+
+test('six hours of history gives a low-confidence recommendation that says so', async () => {
+  const { usage, recommendation } = await recommendJson('new:9477');
+  assert.ok(usage.historySeconds < 7 * 3600 && usage.historySeconds > 5 * 3600, String(usage.historySeconds));
+  assert.is(recommendation.confidence, 'low');
+  assert.ok(recommendation.notes.some((note) => note.startsWith('low confidence: only 6.')), recommendation.notes.join('\n'));
+});
+
+test('without --instance every instance is sized', async () => {
+  const result = await recommendCli(['--format=json']);
+  assert.is(result.code, 0, result.stderr);
+  const instances = (JSON.parse(result.stdout) as JsonResult[]).map((entry) => entry.usage.instance);
+  assert.equal(instances, SCENARIOS.map((scenario) => scenario.instance).sort());
+});
+
+test('an instance without history is an error naming it', async () => {
+  const result = await recommendCli(['--instance=absent:9477']);
+  assert.is(result.code, 1);
+  assert.match(result.stderr, /no headroom CPU and memory history for instance "absent:9477"/);
+});
+
+test('--write-env rewrites the four sizes in an existing env file and keeps every other line', async () => {
+  const envFile = path.join(workDir, 'compose.env');
+  writeFileSync(envFile, [
+    '# sizes of the stack',
+    'COMPOSE_PROJECT_NAME=shop',
+    'MEMORY_LIMIT=2048M  # set by hand',
+    '',
+    '# CPU_LIMIT=8.0',
+    'CPU_LIMIT=2.0',
+    'DATABASE_URL=postgres://shop@db/shop',
+    '',
+  ].join('\n'));
+  const result = await recommendCli(['--instance=quiet:9477', `--write-env=${envFile}`]);
+  assert.is(result.code, 0, result.stderr);
+  assert.is(readFileSync(envFile, 'utf8'), [
+    '# sizes of the stack',
+    'COMPOSE_PROJECT_NAME=shop',
+    'MEMORY_LIMIT=1024M  # set by hand',
+    '',
+    '# CPU_LIMIT=8.0',
+    'CPU_LIMIT=1.0',
+    'DATABASE_URL=postgres://shop@db/shop',
+    'MEMORY_RESERVATION=256M',
+    'CPU_RESERVATION=0.25',
+    '',
+  ].join('\n'));
+});
+
+test('the recording rules record the tier the CLI prints, for every service', async () => {
+  const { tierIndex } = recommendationRecords();
+  const recorded = await waitFor('the recommendation rules', async () => {
+    const samples = await instantQuery(prometheus!.url, tierIndex);
+    return samples.length === SCENARIOS.length ? samples : undefined;
+  }, 60_000, 500);
+  for (const scenario of SCENARIOS) {
+    const { recommendation } = await recommendJson(scenario.instance);
+    const sample = recorded.find((entry) => entry.metric.instance === scenario.instance);
+    assert.ok(sample, `no recorded tier for ${scenario.instance}`);
+    assert.is(Number(sample.value[1]), recommendation.tierIndex, scenario.instance);
+  }
+});
+
+test.run();
