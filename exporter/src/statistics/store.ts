@@ -36,6 +36,8 @@ const toNumber = (value: unknown): number => (value === null || value === undefi
 export class StatisticsStore {
   readonly db: Knex;
   private readonly open: OpenDatabase;
+  /** Writes under way, which close() lets finish. */
+  private readonly writes = new Set<Promise<unknown>>();
 
   constructor(open: OpenDatabase) {
     this.open = open;
@@ -43,7 +45,13 @@ export class StatisticsStore {
   }
 
   /** Stores a report once: a second report with the same report_id returns the first one's id. */
-  async insert(report: UsageReport, receivedAtMs: number): Promise<InsertOutcome> {
+  insert(report: UsageReport, receivedAtMs: number): Promise<InsertOutcome> {
+    const write = this.write(report, receivedAtMs);
+    this.writes.add(write);
+    return write.finally(() => this.writes.delete(write));
+  }
+
+  private async write(report: UsageReport, receivedAtMs: number): Promise<InsertOutcome> {
     this.assertFileInPlace();
     const row = {
       report_id: report.report_id,
@@ -128,6 +136,7 @@ export class StatisticsStore {
   }
 
   async close(): Promise<void> {
+    await Promise.allSettled([...this.writes]);
     await this.db.destroy();
   }
 }
