@@ -1,8 +1,9 @@
 // Pure arithmetic and parsing behind the benchmark's figures: percentiles, CPU ticks and RSS from /proc,
 // series in an exposition.
+import { parseProcessStat, USER_HZ } from '../exporter/src/collectors/process-stat.js';
 
-/** Clock ticks per second of utime/stime in /proc/<pid>/stat (USER_HZ, 100 on Linux). */
-export const CLOCK_TICKS_PER_SECOND = 100;
+/** Clock ticks per second of utime/stime in /proc/<pid>/stat. */
+export const CLOCK_TICKS_PER_SECOND = USER_HZ;
 
 /** Nearest-rank percentile (p in 0..100) of samples in any order. */
 export function percentile(samples: readonly number[], p: number): number {
@@ -19,19 +20,9 @@ export function summarizeLatencies(samples: readonly number[]): LatencySummary {
   return { p50: percentile(samples, 50), p99: percentile(samples, 99) };
 }
 
-/**
- * utime + stime (clock ticks) of the whole process from the text of /proc/<pid>/stat. The command name
- * (field 2) may hold spaces and parentheses, so fields are counted from its last ')'.
- */
+/** utime + stime (clock ticks) of the whole process from the text of /proc/<pid>/stat. */
 export function parseProcStatCpuTicks(stat: string): number {
-  const end = stat.lastIndexOf(')');
-  if (end === -1) throw new Error('not a /proc/<pid>/stat line: no command name');
-  // After ") " come field 3 (state) onwards; utime and stime are fields 14 and 15.
-  const fields = stat.slice(end + 2).trim().split(/\s+/);
-  const utime = Number(fields[14 - 3]);
-  const stime = Number(fields[15 - 3]);
-  if (!Number.isInteger(utime) || !Number.isInteger(stime)) throw new Error('not a /proc/<pid>/stat line: utime/stime missing');
-  return utime + stime;
+  return parseProcessStat(stat).cpuTicks;
 }
 
 export function ticksToSeconds(ticks: number): number {

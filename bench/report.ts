@@ -147,7 +147,7 @@ export function renderReport(results: Results): string {
     '',
     idleTable(results.idle),
     '',
-    `RSS: an empty Node process (\`node -e "setInterval(()=>{},1e9)"\`) holds ${formatMiB(results.node_floor_rss_bytes)} MiB; headroom after the last step holds ${formatMiB(results.headroom_rss_bytes)} MiB, ${formatMiB(results.headroom_rss_over_floor_bytes)} MiB above that floor.`,
+    `RSS: an empty Node process (\`node -e "setInterval(()=>{},1e9)"\`) holds ${formatMiB(results.node_floor_rss_bytes)} MiB; headroom holds ${formatMiB(results.headroom_rss_bytes)} MiB (its largest RSS after any step), ${formatMiB(results.headroom_rss_over_floor_bytes)} MiB above that floor.`,
     '',
     '### Statistics ingest (POST /statistics, SQLite)',
     '',

@@ -1,15 +1,62 @@
-// CPU seconds and resident memory per process group (by command name), measured with pidusage.
-// pidusage reads the /proc of the exporter's own PID namespace; share the watched application's
-// PID namespace (compose `pid: service:NAME`) to see its processes.
+// CPU seconds and resident memory per process group (by command name), from each process's /proc/<pid>/stat
+// under --path.procfs. The files are read synchronously into one reused buffer: for thousands of processes
+// that costs a fraction of asynchronous reads (a thread-pool round trip for each open, read and close) and
+// keeps no descriptors open between scrapes. /proc shows the exporter's own PID namespace; share the watched
+// application's PID namespace (compose `pid: service:NAME`) to see its processes.
+import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
-import pidusage from 'pidusage';
-import { readOptionalText } from '../cgroup/files.js';
 import { setCounter, type CollectorMetrics } from '../metrics.js';
 import type { Collector } from './collector.js';
 import { groupProcesses, type ProcessFigures } from './process-groups.js';
+import { parseAuxvPageSize, parseProcessStat, processFigures } from './process-stat.js';
 
-async function commandName(procfs: string, pid: number): Promise<string | undefined> {
-  return (await readOptionalText(path.join(procfs, String(pid), 'comm')))?.trim();
+const FALLBACK_PAGE_SIZE = 4096;
+let pageSize: number | undefined;
+
+function systemPageSize(): number {
+  if (pageSize === undefined) {
+    try {
+      const wordBytes = process.arch === 'ia32' || process.arch === 'arm' ? 4 : 8;
+      pageSize = parseAuxvPageSize(readFileSync('/proc/self/auxv'), wordBytes, os.endianness() === 'LE') ?? FALLBACK_PAGE_SIZE;
+    } catch {
+      pageSize = FALLBACK_PAGE_SIZE;
+    }
+  }
+  return pageSize;
+}
+
+/** A process that exited between the listing and the read. */
+function isGone(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException).code;
+  return code === 'ENOENT' || code === 'ESRCH';
+}
+
+let buffer = Buffer.allocUnsafe(4096);
+
+function readProcFile(file: string): string | undefined {
+  let fd: number;
+  try {
+    fd = openSync(file, 'r');
+  } catch (error) {
+    if (isGone(error)) return undefined;
+    throw error;
+  }
+  try {
+    let length = 0;
+    for (;;) {
+      if (length === buffer.length) buffer = Buffer.concat([buffer, Buffer.allocUnsafe(buffer.length)]);
+      const bytes = readSync(fd, buffer, length, buffer.length - length, null);
+      if (bytes === 0) break;
+      length += bytes;
+    }
+    return buffer.toString('utf8', 0, length);
+  } catch (error) {
+    if (isGone(error)) return undefined;
+    throw error;
+  } finally {
+    closeSync(fd);
+  }
 }
 
 export function processesCollector(metrics: CollectorMetrics, top: number): Collector {
@@ -18,23 +65,17 @@ export function processesCollector(metrics: CollectorMetrics, top: number): Coll
     metrics: [metrics.groupCpu, metrics.groupResident, metrics.groupProcesses],
     async collect(context) {
       const pids = await context.pids();
-      if (pids.length === 0) return;
-      const [usage, names] = await Promise.all([
-        // pidusage keeps each process's /proc/PID/stat open between scrapes for `maxage`; a single pid's
-        // error rejects where a list's is dropped, so a lone process that exited counts as none.
-        pidusage(pids, { maxage: 120_000 }).catch((error: unknown) => {
-          if (pids.length === 1) return {};
-          throw error;
-        }),
-        Promise.all(pids.map((pid) => commandName(context.procfs, pid))),
-      ]);
       const figures: ProcessFigures[] = [];
-      pids.forEach((pid, index) => {
-        const stat = (usage as Record<number, pidusage.Status | undefined>)[pid];
-        const name = names[index];
-        // A process that exited between the listing and the read is simply not counted.
-        if (stat && name !== undefined) figures.push({ name, cpuSeconds: stat.ctime / 1000, residentBytes: stat.memory });
-      });
+      for (const pid of pids) {
+        const file = path.join(context.procfs, String(pid), 'stat');
+        const text = readProcFile(file);
+        if (text === undefined) continue; // exited meanwhile: simply not counted
+        try {
+          figures.push(processFigures(parseProcessStat(text), systemPageSize()));
+        } catch (error) {
+          throw new Error(`${file}: ${(error as Error).message}`);
+        }
+      }
       for (const group of groupProcesses(figures, top)) {
         const labels = { groupname: group.groupname };
         setCounter(metrics.groupCpu, group.cpuSeconds, labels);
