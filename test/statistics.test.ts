@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import knex, { type Knex } from 'knex';
+import sqlite3 from 'sqlite3';
 import pino from 'pino';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -10,7 +11,7 @@ import { serveFlags, type ServeConfig } from '../exporter/src/config.js';
 import { parseCommandLine } from '../exporter/src/flags.js';
 import { startExporter, type RunningExporter } from '../exporter/src/serve.js';
 import { databaseLocation, openDatabase } from '../exporter/src/statistics/database.js';
-import { statisticsExtension } from '../exporter/src/statistics/extension.js';
+import { DATABASE_CHECK_TIMEOUT_MS, statisticsExtension } from '../exporter/src/statistics/extension.js';
 import { migrateToLatest, migratorConfig, MIGRATIONS, MIGRATIONS_TABLE, SchemaAheadError } from '../exporter/src/statistics/migrations/index.js';
 import { Pruner } from '../exporter/src/statistics/retention.js';
 import { MAX_BODY_BYTES, MAX_EXTRA_METRICS } from '../exporter/src/statistics/schema.js';
@@ -28,6 +29,8 @@ interface Backend {
   newDatabaseUrl(): Promise<string>;
   /** Takes the database of `url` away from a running exporter. */
   takeAway(url: string): Promise<void>;
+  /** Another client takes the strongest lock it can on the reports table; returns its release. */
+  lock(url: string): Promise<() => Promise<void>>;
   /** Undoes takeAway where that is possible. */
   bringBack(): Promise<void>;
   teardown(): Promise<void>;
@@ -46,6 +49,16 @@ function sqliteBackend(): Backend {
     // The data directory is deleted under the open connection (an unmounted volume, a wrong cleanup).
     async takeAway(url) { rmSync(path.dirname(url.slice('sqlite://'.length)), { recursive: true, force: true }); },
     async bringBack() {},
+    // A writer's lock: in WAL mode it blocks other writers, never readers.
+    async lock(url) {
+      const connection = new sqlite3.Database(url.slice('sqlite://'.length));
+      const exec = (sql: string) => new Promise<void>((resolve, reject) => connection.exec(sql, (error) => (error ? reject(error) : resolve())));
+      await exec('PRAGMA busy_timeout = 5000; BEGIN IMMEDIATE; DELETE FROM usage_reports WHERE id < 0;');
+      return async () => {
+        await exec('ROLLBACK');
+        await new Promise<void>((resolve) => connection.close(() => resolve()));
+      };
+    },
     async teardown() { if (dir) rmSync(dir, { recursive: true, force: true }); },
   };
 }
@@ -68,6 +81,16 @@ function postgresBackend(): Backend {
     // The server stops: every connection of the pool breaks, new ones are refused.
     async takeAway() { await cluster!.stop(); },
     async bringBack() { await cluster!.start(); },
+    // ACCESS EXCLUSIVE blocks every reader and writer of the table until the transaction ends.
+    async lock(url) {
+      const client = knex({ client: 'pg', connection: url, pool: { min: 0, max: 1 } });
+      const transaction = await client.transaction();
+      await transaction.raw('lock table usage_reports in access exclusive mode');
+      return async () => {
+        await transaction.rollback();
+        await client.destroy();
+      };
+    },
     async teardown() {
       await admin?.destroy();
       await cluster?.remove();
@@ -361,6 +384,46 @@ function defineSuite(backend: Backend): void {
       assert.is(valueOf(samples, 'headroom_statistics_reports_received_total'), 1);
     } finally {
       await store.close();
+      await exporter.close();
+    }
+  });
+
+  test('a lock held by another client: readers go on (SQLite WAL) or the check times out in time (PostgreSQL)', async () => {
+    const databaseUrl = await backend.newDatabaseUrl();
+    const { exporter, url } = await startServing(databaseUrl);
+    let release: (() => Promise<void>) | undefined;
+    try {
+      assert.is((await post(url, JSON.stringify(report()))).status, 201);
+      release = await backend.lock(databaseUrl);
+      if (backend.name === 'sqlite') {
+        assert.is((await fetch(`${url}/health`)).status, 200, 'WAL: a writer does not block the health query');
+        let settled = false;
+        const pending = post(url, JSON.stringify(report())).finally(() => { settled = true; });
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+        assert.not.ok(settled, 'the POST waits for the lock (busy timeout) instead of failing at once');
+        await release();
+        release = undefined;
+        assert.is((await pending).status, 201);
+      } else {
+        const health = await fetch(`${url}/health`, { signal: AbortSignal.timeout(DATABASE_CHECK_TIMEOUT_MS * 5) });
+        const body = await health.json() as { checks: Record<string, { status: string; message: string }> };
+        assert.is(health.status, 503);
+        assert.equal(body.checks.database, { ...body.checks.database, status: 'failing', message: `no answer within ${DATABASE_CHECK_TIMEOUT_MS} ms` });
+        const metrics = await fetch(`${url}/metrics`);
+        assert.is(metrics.status, 200);
+        assert.is(valueOf(parseExposition(await metrics.text()), 'headroom_health_status', { component: 'database' }), 0);
+        await release();
+        release = undefined;
+        await waitFor('/health to recover', async () => (await fetch(`${url}/health`)).status === 200);
+      }
+      const store = await openStore(databaseUrl);
+      try {
+        assert.is(await store.count(), backend.name === 'sqlite' ? 2 : 1);
+      } finally {
+        await store.close();
+      }
+    } finally {
+      await release?.();
       await exporter.close();
     }
   });
