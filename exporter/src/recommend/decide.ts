@@ -82,8 +82,9 @@ export function checkTier(tier: Tier, cpuNeed: number, memoryNeed: number): Tier
   return { tier: tier.name, cpuPercent, memoryPercent, fits: levelOf(cpuPercent) === 'info' && levelOf(memoryPercent) === 'info' };
 }
 
+/** `value` rounded up to a multiple of `step`, without binary-fraction noise (1.4, not 1.4000000000000001). */
 function roundUp(value: number, step: number): number {
-  return Math.ceil(value / step - 1e-9) * step;
+  return Number((Math.ceil(value / step - 1e-9) * step).toFixed(6));
 }
 
 /** Limits that keep the need at the warning threshold, never below the largest tier; reservations in the largest tier's proportion. */

@@ -1,12 +1,16 @@
 // Renders a recommendation as text for people or JSON for scripts.
-import { formatCpus, formatMemorySize, humanBytes } from '../sizes.js';
-import { THRESHOLDS, TIERS } from '../thresholds.js';
+import { formatCpus, formatMemorySize } from '../sizes.js';
+import { MIB, THRESHOLDS, TIERS } from '../thresholds.js';
 import type { Recommendation, Usage } from './decide.js';
 import { promDuration } from './queries.js';
 import { sizingVariables } from './envfile.js';
 
 function cores(value: number): string {
   return `${value.toFixed(2)} cores`;
+}
+
+function mebibytes(bytes: number): string {
+  return `${Math.round(bytes / MIB)} MiB`;
 }
 
 function duration(seconds: number): string {
@@ -30,7 +34,7 @@ export function renderText(usage: Usage, recommendation: Recommendation): string
   const lines = [
     `instance ${usage.instance}, window ${promDuration(usage.windowSeconds)}, history ${duration(usage.historySeconds)}`,
     `  CPU           P95 ${cores(usage.cpuP95Cores)}, peak ${cores(usage.cpuPeakCores)}`,
-    `  memory        peak working set ${humanBytes(usage.memoryPeakBytes)}`,
+    `  memory        peak working set ${mebibytes(usage.memoryPeakBytes)}`,
     `  OOM kills     ${usage.oomKills}`,
     `  throttling    ${throttled}`,
     `  active users  ${usage.activeUsers === null ? 'none reported' : `${usage.activeUsers} (the ${recommendation.usersSize} range of the sizing table)`}`,
@@ -39,7 +43,7 @@ export function renderText(usage: Usage, recommendation: Recommendation): string
     recommendation.size === 'custom'
       ? `recommended: custom (no tier fits): ${assignments(recommendation)}`
       : `recommended: ${recommendation.size}: ${assignments(recommendation)}`,
-    `  need: P95 CPU ${factor} = ${cores(recommendation.cpuNeedCores)}, peak memory ${factor}${usage.oomKills > 0 ? ' x OOM bump' : ''} = ${humanBytes(recommendation.memoryNeedBytes)}; a tier fits when both stay at or under ${warning} % of its limits`,
+    `  need: P95 CPU ${factor} = ${cores(recommendation.cpuNeedCores)}, peak memory ${factor}${usage.oomKills > 0 ? ' x OOM bump' : ''} = ${mebibytes(recommendation.memoryNeedBytes)}; a tier fits when both stay at or under ${warning} % of its limits`,
   ];
   for (const check of recommendation.checks) {
     const tier = TIERS.find((candidate) => candidate.name === check.tier)!;
