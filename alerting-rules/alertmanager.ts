@@ -74,11 +74,16 @@ function scaled(seconds: number, timeScale: number): string {
   return formatDuration(seconds === 0 ? 0 : Math.max(1, Math.round(seconds / timeScale)));
 }
 
-const SUBJECT = '[{{ .Status | toUpper }}] {{ .CommonLabels.severity }}: {{ .CommonLabels.alertname }} on {{ .CommonLabels.instance }}';
+/** Names every alert of the notification, so a warning digest with several alertnames still says what it holds. */
+const SUBJECT = '[{{ .Status | toUpper }}] {{ .CommonLabels.severity }} on {{ .CommonLabels.instance }}: '
+  + '{{ range $index, $alert := .Alerts }}{{ if $index }}, {{ end }}{{ $alert.Labels.alertname }}{{ if eq $alert.Status "resolved" }} (resolved){{ end }}{{ end }}';
+/** A plain-text part next to Alertmanager's HTML one: one paragraph per alert. */
+const TEXT = '{{ range .Alerts }}{{ .Status | toUpper }} {{ .Labels.alertname }} severity={{ .Labels.severity }} instance={{ .Labels.instance }}\n'
+  + '{{ .Annotations.summary }}\n{{ .Annotations.description }}\nRunbook: {{ .Annotations.runbook_url }}\n\n{{ end }}';
 
 export function alertmanagerConfig(options: AlertmanagerOptions): Record<string, unknown> {
   const { site, timeScale } = options;
-  const email = { to: site.emailTo, send_resolved: true, headers: { Subject: SUBJECT } };
+  const email = { to: site.emailTo, send_resolved: true, headers: { Subject: SUBJECT }, text: TEXT };
   const sms = {
     url: site.smsWebhookUrl,
     send_resolved: true,
