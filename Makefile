@@ -47,7 +47,7 @@ STACK = $(COMPOSE) -p headroom -f compose/docker-compose.yml $(if $(wildcard $(E
 .PHONY: up down logs ps generate-compose
 
 up: build ## Start the local stack on 127.0.0.1 (SIZE=small|medium|large; .env from make tune overrides it)
-	@sizes="$$(node compose/stack-env.mjs --size='$(SIZE)' --env-file='$(ENV_FILE)')" && echo "sizes:" $$sizes && env $$sizes $(STACK) up -d --build
+	@sizes="$$(node compose/stack-env.mjs --size='$(SIZE)' --env-path='$(ENV_FILE)')" && echo "sizes:" $$sizes && env $$sizes $(STACK) up -d --build
 
 down: ## Stop the local stack, keeping its volumes (ARGS=-v removes them)
 	$(STACK) down $(ARGS)

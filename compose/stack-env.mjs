@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Prints the sizes the local stack starts with, one KEY=VALUE a line, for `make up`:
-//   node compose/stack-env.mjs [--size=small|medium|large] [--env-file=.env]
+//   node compose/stack-env.mjs [--size=small|medium|large] [--env-path=.env]
 // Each of MEMORY_LIMIT, CPU_LIMIT, MEMORY_RESERVATION, CPU_RESERVATION comes from the first of:
 //   1. the environment (`make up MEMORY_LIMIT=3072M`, or exported in the shell),
 //   2. the env file (`.env`, written by `make tune`),
@@ -48,8 +48,8 @@ export function resolveStackEnv({ size, environment, envFile }) {
 }
 
 if (process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href) {
-  const { values: options } = parseArgs({ options: { size: { type: 'string', default: '' }, 'env-file': { type: 'string', default: '.env' } } });
-  const envFilePath = options['env-file'] ?? '.env';
+  const { values: options } = parseArgs({ options: { size: { type: 'string', default: '' }, 'env-path': { type: 'string', default: '.env' } } });
+  const envFilePath = options['env-path'] ?? '.env';
   const envFile = existsSync(envFilePath) ? parseEnv(readFileSync(envFilePath, 'utf8')) : {};
   try {
     const resolved = resolveStackEnv({ size: options.size || undefined, environment: process.env, envFile: /** @type {Record<string, string>} */ (envFile) });

@@ -102,6 +102,7 @@ test('the sizes default to the seed\'s (the default tier) and the healthcheck ha
   assert.is(healthcheck.retries, HEALTHCHECK.retries);
   assert.is(healthcheck.start_period, `${HEALTHCHECK.startPeriodSeconds}s`);
   assert.ok(healthcheck.test.join(' ').includes('/health'), 'the demo healthcheck calls /health');
+  assert.is((services.demo as Record<string, unknown>).memswap_limit, services.demo!.deploy!.resources!.limits!.memory, 'no swap past the limit: 100 % is an OOM kill');
   // The exporter declares the same sizes the demo is limited to.
   const limits = services.demo!.deploy!.resources!;
   const declared = services.exporter!.environment!;

@@ -3,15 +3,21 @@
 // in a stock Node image.
 //
 //   POST   /memory?mb=N        hold N more MiB (touched, so they count in the working set)
-//   POST   /memory?percent=P   hold what brings the process to P % of MEMORY_LIMIT
+//   POST   /memory?percent=P   hold what brings the service to P % of MEMORY_LIMIT
 //   DELETE /memory             free everything held
+// The memory is held by a child process, so that at 100 % the kernel's OOM killer picks the child
+// and the server (PID 1 of its container) lives on to report it: the OOM kill stays visible in the
+// container's cgroup instead of vanishing with a restarted container.
 //   POST   /cpu?percent=P      burn P % of CPU_LIMIT (duty-cycled worker threads; over 100 saturates it)
 //   POST   /cpu?workers=N      N threads spinning flat out
 //   DELETE /cpu                stop burning
 //   GET    /health             the demo's own health (what the container healthcheck calls)
 //   POST   /sms, GET /sms      a stand-in SMS gateway: Alertmanager's page webhook lands here
 // @ts-check
+import { fork } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 
 const MIB = 1024 * 1024;
@@ -56,23 +62,108 @@ for (;;) {
   if (idle > 0) Atomics.wait(sleeper, 0, 0, idle);
 }`;
 
+/** A file's text, or undefined when it cannot be read. */
+function readText(file) {
+  try { return readFileSync(file, 'utf8'); } catch { return undefined; }
+}
+
+/**
+ * The working set (usage minus inactive file) of this process's memory cgroup, as the exporter counts
+ * it, or null where no cgroup memory files are readable. Inside a container /sys/fs/cgroup is the
+ * container's own cgroup; outside, the path from /proc/self/cgroup is appended.
+ */
+export function cgroupWorkingSet(procSelfCgroup = readText('/proc/self/cgroup') ?? '', read = readText) {
+  const lines = procSelfCgroup.split('\n').map((line) => line.split(':'));
+  const v1 = lines.find((fields) => (fields[1] ?? '').split(',').includes('memory'));
+  const v2 = lines.find((fields) => fields[0] === '0' && fields[1] === '');
+  const candidates = [];
+  if (v1) candidates.push([`/sys/fs/cgroup/memory${v1.slice(2).join(':')}`, 'memory.usage_in_bytes', 'total_inactive_file'], ['/sys/fs/cgroup/memory', 'memory.usage_in_bytes', 'total_inactive_file']);
+  if (v2) candidates.push([`/sys/fs/cgroup${v2.slice(2).join(':')}`, 'memory.current', 'inactive_file'], ['/sys/fs/cgroup', 'memory.current', 'inactive_file']);
+  for (const [dir, usageFile, inactiveKey] of candidates) {
+    const usage = read(`${dir.replace(/\/+$/, '')}/${usageFile}`);
+    const stat = read(`${dir.replace(/\/+$/, '')}/memory.stat`);
+    if (usage === undefined || stat === undefined) continue;
+    const inactive = new RegExp(`^${inactiveKey} (\\d+)$`, 'm').exec(stat);
+    return Math.max(0, Number(usage.trim()) - Number(inactive?.[1] ?? 0));
+  }
+  return null;
+}
+
+/** The memory hog: a child process that holds what it is told and reports its resident size. */
+function runHog() {
+  /** @type {Buffer[]} */
+  const held = [];
+  process.on('message', (/** @type {{ hold: number }} */ message) => {
+    // fill() touches every page, so the kernel charges them to the cgroup now.
+    for (let left = message.hold; left > 0; left -= MIB) held.push(Buffer.alloc(Math.min(MIB, left), 1));
+    process.send?.({ held: held.reduce((sum, buffer) => sum + buffer.length, 0), rss: process.memoryUsage().rss });
+  });
+  process.on('disconnect', () => process.exit(0));
+}
+
 export function createDemo(env = process.env) {
   const memoryLimitBytes = parseMemorySize(env.MEMORY_LIMIT ?? '') ?? null;
   const cpuLimitCores = parseCpus(env.CPU_LIMIT ?? '') ?? null;
-  /** @type {Buffer[]} */
-  let held = [];
+  /** @type {import('node:child_process').ChildProcess | undefined} */
+  let hog;
+  let hogReport = { held: 0, rss: 0 };
+  /** @type {{ pid: number | undefined, signal: string | null, at: string } | null} */
+  let lastHogDeath = null;
+  let hogQueue = Promise.resolve();
   /** @type {Worker[]} */
   let burners = [];
   let burnDuty = 0;
   /** @type {unknown[]} */
   const sms = [];
 
-  const heldBytes = () => held.reduce((sum, buffer) => sum + buffer.length, 0);
+  function startHog() {
+    const child = fork(fileURLToPath(import.meta.url), ['--hog'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    child.on('message', (/** @type {{ held: number, rss: number }} */ report) => { if (hog === child) hogReport = report; });
+    child.once('exit', (code, signal) => {
+      if (hog !== child) return;
+      hog = undefined;
+      hogReport = { held: 0, rss: 0 };
+      // SIGKILL that we did not send: the kernel's OOM killer (or someone else) took the memory back.
+      lastHogDeath = { pid: child.pid, signal, at: new Date().toISOString() };
+      process.stdout.write(`memory hog ${child.pid} exited (code ${code}, signal ${signal})\n`);
+    });
+    return child;
+  }
 
+  /** Asks the hog to hold `bytes` more; resolves with its report, or when it dies trying. */
   function hold(bytes) {
-    for (let left = bytes; left > 0; left -= MIB) {
-      // fill() touches every page, so the kernel charges them to the cgroup now.
-      held.push(Buffer.alloc(Math.min(MIB, left), 1));
+    const request = hogQueue.then(() => new Promise((resolve) => {
+      hog ??= startHog();
+      const child = hog;
+      const done = () => { child.off('message', done); child.off('exit', done); resolve(undefined); };
+      child.once('message', done);
+      child.once('exit', done);
+      child.send({ hold: Math.max(0, Math.round(bytes)) });
+    }));
+    hogQueue = request;
+    return request;
+  }
+
+  function freeMemory() {
+    const child = hog;
+    hog = undefined;
+    hogReport = { held: 0, rss: 0 };
+    if (!child) return Promise.resolve();
+    return new Promise((resolve) => { child.once('exit', resolve); child.kill('SIGKILL'); });
+  }
+
+  const serviceRss = () => process.memoryUsage().rss + hogReport.rss;
+  /** What the exporter will see: the cgroup's working set where readable, else the processes' RSS. */
+  const workingSet = () => cgroupWorkingSet() ?? serviceRss();
+
+  /** Holds more until the working set reaches `bytes` (a few rounds: the hog's own growth counts too). */
+  async function holdUpTo(bytes) {
+    for (let round = 0; round < 8; round += 1) {
+      const missing = bytes - workingSet();
+      if (missing < MIB) return;
+      const hogBefore = hog;
+      await hold(missing);
+      if (hogBefore !== undefined && hog === undefined) return; // killed trying: the limit is reached
     }
   }
 
@@ -92,7 +183,7 @@ export function createDemo(env = process.env) {
   function status() {
     return {
       status: 'ok',
-      memory: { held_bytes: heldBytes(), rss_bytes: process.memoryUsage().rss, limit_bytes: memoryLimitBytes },
+      memory: { held_bytes: hogReport.held, rss_bytes: serviceRss(), working_set_bytes: workingSet(), limit_bytes: memoryLimitBytes, hog_pid: hog?.pid ?? null, last_hog_death: lastHogDeath },
       cpu: { workers: burners.length, duty: burnDuty, limit_cores: cpuLimitCores },
     };
   }
@@ -110,16 +201,16 @@ export function createDemo(env = process.env) {
     if (key === 'POST /memory') {
       const mb = number('mb');
       const percent = number('percent');
-      if (mb !== null) hold(mb * MIB);
+      if (mb !== null) await hold(mb * MIB);
       else if (percent !== null) {
         if (memoryLimitBytes === null) return [400, { error: 'MEMORY_LIMIT is not set: use ?mb=N' }];
-        hold(Math.max(0, Math.round((memoryLimitBytes * percent) / 100) - process.memoryUsage().rss));
+        await hold(0); // the hog's own baseline counts too
+        await holdUpTo((memoryLimitBytes * percent) / 100);
       } else return [400, { error: 'give ?mb=N or ?percent=P' }];
       return [200, status()];
     }
     if (key === 'DELETE /memory') {
-      held = [];
-      globalThis.gc?.();
+      await freeMemory();
       return [200, status()];
     }
     if (key === 'POST /cpu') {
@@ -164,10 +255,11 @@ export function createDemo(env = process.env) {
       });
     });
   });
-  return { server, close: async () => { await stopBurning(); held = []; await new Promise((resolve) => server.close(resolve)); } };
+  return { server, close: async () => { await stopBurning(); await freeMemory(); await new Promise((resolve) => server.close(resolve)); } };
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (import.meta.url === `file://${process.argv[1]}` && process.argv[2] === '--hog') runHog();
+else if (import.meta.url === `file://${process.argv[1]}`) {
   const host = process.env.DEMO_HOST ?? '0.0.0.0';
   const port = Number(process.env.DEMO_PORT ?? 8080);
   const demo = createDemo();
