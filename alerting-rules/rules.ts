@@ -153,7 +153,7 @@ export function alertingRules(options: RuleOptions = DEFAULT_RULE_OPTIONS): Aler
       // The resources sub-status mirrors the CPU and memory levels, which their own alerts cover.
       'headroom_health_status{component!="resources"} == 0', FOR_SECONDS.healthCheck,
       'A /health sub-status is failing',
-      'The {{ $labels.component }} sub-status of {{ $labels.instance }} has been failing for at least ' + formatDuration(FOR_SECONDS.healthCheck) + '; /health answers 503 and the container healthcheck marks it unhealthy.',
+      `The {{ $labels.component }} sub-status of /health on {{ $labels.instance }} has been failing for at least ${formatDuration(FOR_SECONDS.healthCheck)} (the container healthcheck's interval times its retries).`,
     ),
     alert(
       'HeadroomExporterDown', 'critical', `${up} == 0`, FOR_SECONDS.exporterDown,
