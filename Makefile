@@ -37,6 +37,10 @@ generate-rules: build ## Regenerate alerting-rules/headroom.rules.yml and alertm
 test: system-deps build ## Install what the tests need and run every test suite
 	node scripts/run-tests.mjs
 
+.PHONY: bench
+bench: build ## Benchmark against node_exporter and process-exporter, as root (QUICK=1: about a minute)
+	QUICK=$(QUICK) node dist/bench/run.js
+
 # The local stack (compose/docker-compose.yml). Its sizes, first found wins: the environment or make's
 # command line (MEMORY_LIMIT=3072M), then $(ENV_FILE) (written by make tune), then SIZE, then medium.
 COMPOSE ?= docker compose

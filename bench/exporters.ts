@@ -41,15 +41,27 @@ async function whenReady(name: ExporterName, started: Started, baseUrl: string, 
   };
 }
 
-/** headroom with default flags, inside the benchmark cgroup, so it watches that cgroup as its own. */
-export async function startHeadroom(cgroupDirs: readonly string[]): Promise<RunningExporter & { dataDir: string }> {
+async function startHeadroomProcess(wrap: (args: string[]) => [string, string[]], extraFlags: readonly string[]): Promise<RunningExporter & { dataDir: string }> {
   const port = await freePort();
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'headroom-bench-data-'));
-  const args = [process.execPath, CLI, `--web.listen-address=127.0.0.1:${port}`, `--data.dir=${dataDir}`];
-  const started = start('sh', ['-c', enterCgroupScript(cgroupDirs), 'headroom', ...args]);
+  const [command, args] = wrap([process.execPath, CLI, `--web.listen-address=127.0.0.1:${port}`, `--data.dir=${dataDir}`, ...extraFlags]);
+  const started = start(command, args);
   const baseUrl = `http://127.0.0.1:${port}`;
   const running = await whenReady('headroom', started, baseUrl, `${baseUrl}/metrics`, () => rmSync(dataDir, { recursive: true, force: true }));
   return Object.assign(running, { dataDir });
+}
+
+/** headroom with default flags, inside the benchmark cgroup, so it watches that cgroup as its own. */
+export function startHeadroom(cgroupDirs: readonly string[]): Promise<RunningExporter & { dataDir: string }> {
+  return startHeadroomProcess((args) => ['sh', ['-c', enterCgroupScript(cgroupDirs), 'headroom', ...args]], []);
+}
+
+/**
+ * headroom for the ingest test: reports arrive from many installations, each under the per-client rate
+ * limit, while the load generator is one client, so the limit is off here.
+ */
+export function startIngestHeadroom(): Promise<RunningExporter & { dataDir: string }> {
+  return startHeadroomProcess((args) => [args[0]!, args.slice(1)], ['--statistics.rate-limit=0']);
 }
 
 export async function startNodeExporter(): Promise<RunningExporter> {

@@ -65,6 +65,7 @@ export async function runIngest(target: IngestTarget, connectionLevels: readonly
       p99_ms: result.latency.p99,
       answers_201: answers201,
       other_answers: answered - answers201,
+      answers_by_status: Object.fromEntries(Object.entries(result.statusCodeStats).map(([status, stat]) => [status, Number(stat.count)])),
       errors: result.errors,
       rows_stored: rowsAfter - rowsBefore,
     };

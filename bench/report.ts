@@ -28,6 +28,7 @@ export interface IngestRecord {
   p99_ms: number;
   answers_201: number;
   other_answers: number;
+  answers_by_status: Record<string, number>;
   errors: number;
   rows_stored: number;
 }
@@ -124,12 +125,17 @@ export function idleTable(records: readonly IdleRecord[]): string {
   return markdownTable(['figure', ...EXPORTERS, ...ratioHeaders], [row]);
 }
 
+function otherAnswers(record: IngestRecord): string {
+  const other = Object.entries(record.answers_by_status).filter(([status]) => status !== '201');
+  return other.length === 0 ? '0' : other.map(([status, count]) => `${count} x ${status}`).join(', ');
+}
+
 export function ingestTable(records: readonly IngestRecord[]): string {
   return markdownTable(
-    ['connections', 'requests', 'accepted/s', 'p50 (ms)', 'p99 (ms)', '201 answers', 'rows stored', 'other answers', 'errors'],
+    ['connections', 'requests', 'accepted/s', 'p50 (ms)', 'p99 (ms)', '201 answers', 'rows stored', 'other answers', 'connection errors'],
     records.map((record) => [
       String(record.connections), String(record.requests), formatNumber(record.requests_per_second), formatNumber(record.p50_ms),
-      formatNumber(record.p99_ms), String(record.answers_201), String(record.rows_stored), String(record.other_answers), String(record.errors),
+      formatNumber(record.p99_ms), String(record.answers_201), String(record.rows_stored), otherAnswers(record), String(record.errors),
     ]),
   );
 }
@@ -149,7 +155,7 @@ export function renderReport(results: Results): string {
     '',
     `RSS: an empty Node process (\`node -e "setInterval(()=>{},1e9)"\`) holds ${formatMiB(results.node_floor_rss_bytes)} MiB; headroom holds ${formatMiB(results.headroom_rss_bytes)} MiB (its largest RSS after any step), ${formatMiB(results.headroom_rss_over_floor_bytes)} MiB above that floor.`,
     '',
-    '### Statistics ingest (POST /statistics, SQLite)',
+    '### Statistics ingest (POST /statistics to a second headroom with `--statistics.rate-limit=0`, SQLite, autocannon, every report a new report_id)',
     '',
   ];
   if (results.ingest.length > 0) parts.push(ingestTable(results.ingest));

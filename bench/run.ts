@@ -8,7 +8,7 @@ import path from 'node:path';
 import { REPO_ROOT, start } from '../test/helpers/processes.js';
 import { createBenchCgroup, type BenchCgroup } from './cgroup.js';
 import { spawnSleepers } from './children.js';
-import { startHeadroom, startNodeExporter, startProcessExporter, type RunningExporter } from './exporters.js';
+import { startHeadroom, startIngestHeadroom, startNodeExporter, startProcessExporter, type RunningExporter } from './exporters.js';
 import { runIngest } from './ingest.js';
 import { countSeries, cpuSecondsPer1000, summarizeLatencies, ticksToSeconds } from './measure.js';
 import { readCpuTicks, readRssBytes } from './proc.js';
@@ -136,8 +136,10 @@ async function main(): Promise<void> {
     progress(`idle for ${PLAN.idleSeconds} s${QUICK ? ' (QUICK: shorter than the full run\'s 60 s)' : ''}`);
     const idle = await measureIdle(exporters);
 
-    progress('statistics ingest');
-    const ingest = await runIngest(headroom, PLAN.ingestConnections, PLAN.ingestRequests, progress);
+    progress('statistics ingest (a second headroom, --statistics.rate-limit=0)');
+    const ingestHeadroom = await startIngestHeadroom();
+    exporters.push(ingestHeadroom);
+    const ingest = await runIngest(ingestHeadroom, PLAN.ingestConnections, PLAN.ingestRequests, progress);
 
     const headroomRss = Math.max(...scrapes.filter((record) => record.exporter === 'headroom').map((record) => record.rss_bytes));
     const results: Results = {
