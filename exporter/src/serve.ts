@@ -28,6 +28,9 @@ export interface Extension {
   createServer?: (listener: RequestListener) => Server;
 }
 
+/** In-flight requests get this long after SIGTERM; under Docker's default 10 s before SIGKILL. */
+export const SHUTDOWN_GRACE_MS = 8000;
+
 export interface ExtensionContext { config: ServeConfig; registry: Registry; log: Logger }
 export type ExtensionFactory = (context: ExtensionContext) => Promise<Extension>;
 
@@ -112,7 +115,13 @@ export async function startExporter(config: ServeConfig, extensionFactories: rea
   let closing: Promise<void> | undefined;
   const close = () => (closing ??= (async () => {
     await new Promise<void>((resolve) => {
-      server.close(() => resolve());
+      // Requests in flight finish. Node goes on serving kept-alive connections after close(): new requests
+      // on them are answered with Connection: close, connections that fall idle are swept, and none may
+      // hold the exit beyond the grace period.
+      server.prependListener('request', (_request, response) => { if (!response.headersSent) response.setHeader('Connection', 'close'); });
+      const sweep = setInterval(() => server.closeIdleConnections(), 100);
+      const forced = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);
+      server.close(() => { clearInterval(sweep); clearTimeout(forced); resolve(); });
       server.closeIdleConnections();
     });
     for (const extension of extensions) await extension.close?.();
