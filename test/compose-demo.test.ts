@@ -114,6 +114,38 @@ test('make up sizes: environment > env file > SIZE > default tier, from the thre
   }
 });
 
+test('make up hands compose the resolved sizes and the env file; make down/ps/logs reach the same project', async () => {
+  const scratch = mkdtempSync(path.join(os.tmpdir(), 'headroom-make-up-'));
+  try {
+    // A stand-in for `docker compose` that prints what it was given.
+    const fake = path.join(scratch, 'compose.sh');
+    writeFileSync(fake, '#!/bin/sh\necho "sizes $MEMORY_LIMIT $CPU_LIMIT $MEMORY_RESERVATION $CPU_RESERVATION"\necho "args $*"\n', { mode: 0o755 });
+    const envFile = path.join(scratch, '.env');
+    writeFileSync(envFile, 'CPU_LIMIT=1.5\n');
+    const environment = { PATH: process.env.PATH ?? '' };
+    const make = (args: string[]) => run('make', ['-s', '-o', 'build', ...args, `COMPOSE=${fake}`], { cwd: REPO_ROOT, env: environment });
+    const large = tierByName('large')!;
+    const up = await make(['up', 'SIZE=large', `ENV_FILE=${envFile}`]);
+    assert.is(up.code, 0, up.stderr);
+    const largeEnv = stackEnv.tierEnv(large);
+    assert.match(up.stdout, `sizes ${largeEnv.MEMORY_LIMIT} 1.5 ${largeEnv.MEMORY_RESERVATION} ${largeEnv.CPU_RESERVATION}\n`);
+    assert.match(up.stdout, `args -p headroom -f compose/docker-compose.yml --env-file ${envFile} up -d --build`);
+    const plain = await make(['up', `ENV_FILE=${path.join(scratch, 'absent')}`, 'MEMORY_LIMIT=999M']);
+    assert.match(plain.stdout, `sizes 999M ${stackEnv.tierEnv(DEFAULT_TIER).CPU_LIMIT} `);
+    assert.match(plain.stdout, 'args -p headroom -f compose/docker-compose.yml up -d --build');
+    for (const target of ['down', 'ps', 'logs']) {
+      const result = await make([target, `ENV_FILE=${envFile}`]);
+      assert.is(result.code, 0, result.stderr);
+      assert.match(result.stdout, `args -p headroom -f compose/docker-compose.yml --env-file ${envFile} ${target}`);
+    }
+    const bad = await make(['up', 'SIZE=huge']);
+    assert.is.not(bad.code, 0);
+    assert.not.match(bad.stdout, 'args', 'compose is not run with a bad SIZE');
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+});
+
 test('the demo holds and frees memory in a child, burns and stops CPU, keeps SMS pages', async () => {
   const port = await freePort();
   const demo = start(process.execPath, [DEMO], { env: { ...process.env, MEMORY_LIMIT: '512M', CPU_LIMIT: '1.0', DEMO_HOST: '127.0.0.1', DEMO_PORT: String(port) } });
