@@ -1,17 +1,17 @@
 // Every panel query of both dashboards returns data from a real Prometheus that scrapes the real exporter, which
-// watches a real cgroup sized as the small tier with a busy process in it, and loads the recommendation rules.
+// watches a real cgroup sized as the small tier with a busy process in it, and loads the alert and recommendation rules.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parse, stringify } from 'yaml';
-import { REPO_ROOT, start, startExporter, waitFor, type RunningCli, type Started } from './helpers/processes.js';
+import { freePort, REPO_ROOT, start, startExporter, waitFor, type RunningCli, type Started } from './helpers/processes.js';
 import { instantQuery, startPrometheus, type RunningPrometheus } from './helpers/prometheus-server.js';
 import { ALLOCATE_AND_SPIN, createLiveCgroup, type LiveCgroup } from './helpers/live-cgroup.js';
 import { panelQueries, substitute } from './dashboards-queries.js';
 import { PROVISIONED_DATASOURCE } from '../dashboards/src/common.js';
-import { THRESHOLDS, TIERS } from '../exporter/src/thresholds.js';
+import { TIERS } from '../exporter/src/thresholds.js';
 import { currentTierIndexExpr } from '../exporter/src/recommend/rules.js';
 
 const SMALL = TIERS[0]!;
@@ -33,7 +33,9 @@ test.before(async () => {
   busy.child.stdin!.write('64\n');
   await waitFor('the busy process to allocate', async () => busy!.output().includes('ready'));
 
-  exporter = await startExporter([`--target.pid=${busy.child.pid}`, `--data.dir=${path.join(workDir, 'data')}`]);
+  // Nothing listens on the target's health port: the "target" sub-status fails.
+  const closedPort = await freePort();
+  exporter = await startExporter([`--target.pid=${busy.child.pid}`, `--data.dir=${path.join(workDir, 'data')}`, `--target.health-url=http://127.0.0.1:${closedPort}/health`]);
   instance = `127.0.0.1:${exporter.port}`;
   // Active users only exist once an installation has reported them.
   const report = await fetch(`${exporter.url}/statistics`, {
@@ -43,14 +45,13 @@ test.before(async () => {
   });
   assert.ok(report.status < 300, `POST /statistics answered ${report.status}: ${await report.text()}`);
 
-  // The committed recommendation rules, every second; and an alert on a condition the busy process creates
-  // (CPU above the warning threshold), because ALERTS only has series while an alert fires.
+  // The committed recommendation rules, every second, and the committed alert rules: ALERTS only has series
+  // while an alert fires, and the unreachable target health URL above fires HeadroomHealthCheckFailing.
   const rules = parse(readFileSync(path.join(REPO_ROOT, 'alerting-rules/recommendation.rules.yml'), 'utf8')) as { groups: { interval: string }[] };
   for (const group of rules.groups) group.interval = '1s';
   const rulesFile = path.join(workDir, 'recommendation.rules.yml');
   writeFileSync(rulesFile, stringify(rules));
-  const alertFile = path.join(workDir, 'alert.rules.yml');
-  writeFileSync(alertFile, stringify({ groups: [{ name: 'dashboard-test', rules: [{ alert: 'DashboardTestCpuAboveWarning', expr: `headroom_cpu_percent > ${THRESHOLDS.warning.percent}`, labels: { severity: 'warning' } }] }] }));
+  const alertFile = path.join(REPO_ROOT, 'alerting-rules/headroom.rules.yml');
   prometheus = await startPrometheus({
     ruleFiles: [rulesFile, alertFile],
     config: `global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: headroom\n    static_configs:\n      - targets: ["${instance}"]\n`,
@@ -84,13 +85,14 @@ test('every panel query returns data', async () => {
   const queries = panelQueries().map((query) => ({ ...query, expr: substitute(query.expr, macros()) }));
   assert.ok(queries.length >= 40);
   const empty = new Set(queries.map((_, index) => index));
-  // The recommendation rules' subquery steps fall on whole minutes: the first one may take up to a minute.
+  // The recommendation rules' subquery steps fall on whole minutes (the first may take a minute), and the
+  // health alert fires after its `for` (90 s).
   await waitFor('every panel query to return data', async () => {
     await Promise.all([...empty].map(async (index) => {
       if ((await instantQuery(prometheus!.url, queries[index]!.expr)).length > 0) empty.delete(index);
     }));
     return empty.size === 0;
-  }, 150_000, 1000).catch(() => undefined);
+  }, 240_000, 1000).catch(() => undefined);
   const missing = [...empty].map((index) => `${queries[index]!.dashboard} / ${queries[index]!.panel} / ${queries[index]!.refId}: ${queries[index]!.expr}`);
   assert.equal(missing, [], `queries without data:\n${missing.join('\n')}`);
 });

@@ -112,8 +112,11 @@ export function tierOfLimits(cpuLimitCores: number | null, memoryLimitBytes: num
   return TIERS.find((tier) => tier.cpuLimitCores === cpuLimitCores && tier.memoryLimitBytes === memoryLimitBytes)?.name ?? 'custom';
 }
 
-function hours(seconds: number): string {
-  return seconds >= 86400 ? `${(seconds / 86400).toFixed(1)} d` : `${(seconds / 3600).toFixed(1)} h`;
+/** `7.0 d`, `6.0 h`, `12 min`. */
+export function humanDuration(seconds: number): string {
+  if (seconds >= 86400) return `${(seconds / 86400).toFixed(1)} d`;
+  if (seconds >= 3600) return `${(seconds / 3600).toFixed(1)} h`;
+  return `${Math.round(seconds / 60)} min`;
 }
 
 export function recommend(usage: Usage, margin = DEFAULT_MARGIN): Recommendation {
@@ -127,9 +130,9 @@ export function recommend(usage: Usage, margin = DEFAULT_MARGIN): Recommendation
   const minimumHistory = Math.min(MIN_HISTORY_SECONDS, usage.windowSeconds);
   const confidence = usage.historySeconds < minimumHistory ? 'low' : 'ok';
   if (confidence === 'low') {
-    notes.push(`low confidence: only ${hours(usage.historySeconds)} of history in the ${hours(usage.windowSeconds)} window (at least ${hours(minimumHistory)} needed); rerun when more has been recorded`);
+    notes.push(`low confidence: only ${humanDuration(usage.historySeconds)} of history in the ${humanDuration(usage.windowSeconds)} window (at least ${humanDuration(minimumHistory)} needed); rerun when more has been recorded`);
   } else if (usage.historySeconds < usage.windowSeconds * 0.95) {
-    notes.push(`history covers ${hours(usage.historySeconds)} of the ${hours(usage.windowSeconds)} window`);
+    notes.push(`history covers ${humanDuration(usage.historySeconds)} of the ${humanDuration(usage.windowSeconds)} window`);
   }
   if (usage.oomKills > 0) {
     notes.push(`${usage.oomKills} OOM kill(s) in the window: the peak working set was cut short, memory need raised x${OOM_MEMORY_BUMP}`);

@@ -1,7 +1,7 @@
 // Renders a recommendation as text for people or JSON for scripts.
 import { formatCpus, formatMemorySize } from '../sizes.js';
 import { MIB, THRESHOLDS, TIERS } from '../thresholds.js';
-import type { Recommendation, Usage } from './decide.js';
+import { humanDuration, type Recommendation, type Usage } from './decide.js';
 import { promDuration } from './queries.js';
 import { sizingVariables } from './envfile.js';
 
@@ -11,12 +11,6 @@ function cores(value: number): string {
 
 function mebibytes(bytes: number): string {
   return `${Math.round(bytes / MIB)} MiB`;
-}
-
-function duration(seconds: number): string {
-  if (seconds >= 86400) return `${(seconds / 86400).toFixed(1)} d`;
-  if (seconds >= 3600) return `${(seconds / 3600).toFixed(1)} h`;
-  return `${Math.round(seconds / 60)} min`;
 }
 
 function assignments(recommendation: Recommendation): string {
@@ -30,9 +24,11 @@ export function renderText(usage: Usage, recommendation: Recommendation): string
   const current = recommendation.currentSize === null
     ? 'unknown'
     : `${recommendation.currentSize} (CPU limit ${usage.cpuLimitCores === null ? '?' : formatCpus(usage.cpuLimitCores)}, memory limit ${usage.memoryLimitBytes === null ? '?' : formatMemorySize(usage.memoryLimitBytes)})`;
-  const throttled = `${usage.throttledSeconds.toFixed(1)} s throttled${usage.throttledPeriodsRatio === null ? '' : `, ${(usage.throttledPeriodsRatio * 100).toFixed(1)} % of CFS periods`}`;
+  const throttled = usage.throttledPeriodsRatio === null
+    ? 'no CFS periods enforced (no CPU limit)'
+    : `${usage.throttledSeconds.toFixed(1)} s throttled, ${(usage.throttledPeriodsRatio * 100).toFixed(1)} % of CFS periods`;
   const lines = [
-    `instance ${usage.instance}, window ${promDuration(usage.windowSeconds)}, history ${duration(usage.historySeconds)}`,
+    `instance ${usage.instance}, window ${promDuration(usage.windowSeconds)}, history ${humanDuration(usage.historySeconds)}`,
     `  CPU           P95 ${cores(usage.cpuP95Cores)}, peak ${cores(usage.cpuPeakCores)}`,
     `  memory        peak working set ${mebibytes(usage.memoryPeakBytes)}`,
     `  OOM kills     ${usage.oomKills}`,
