@@ -71,6 +71,7 @@ test('the current size comes from the limits; users are compared with the seed\'
   assert.is(recommend(usage({})).currentSize, 'medium');
   assert.is(recommend(usage({ cpuLimitCores: 3 })).currentSize, 'custom');
   assert.is(recommend(usage({ cpuLimitCores: null })).currentSize, null);
+  assert.is(recommend(usage({ activeUsers: 0 })).usersSize, null);
   const many = recommend(usage({ activeUsers: 40 }));
   assert.is(many.usersSize, 'large');
   assert.ok(many.notes.some((note) => note.includes('40 active users fall in the large range')));

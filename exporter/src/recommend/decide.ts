@@ -140,7 +140,8 @@ export function recommend(usage: Usage, margin = DEFAULT_MARGIN): Recommendation
   if (usage.throttledPeriodsRatio !== null && usage.throttledPeriodsRatio > 0.01) {
     notes.push(`throttled in ${(usage.throttledPeriodsRatio * 100).toFixed(1)} % of CFS periods: CPU usage was capped by the current limit, the real need may be higher`);
   }
-  const usersSize = usage.activeUsers === null ? null : tierForUsers(usage.activeUsers).name;
+  // No report (or only reports of zero users) says nothing about the user ranges, which start at one user.
+  const usersSize = usage.activeUsers === null || usage.activeUsers < TIERS[0]!.minUsers ? null : tierForUsers(usage.activeUsers).name;
   const size = tier?.name ?? 'custom';
   if (usersSize !== null && usersSize !== size) {
     notes.push(`${usage.activeUsers} active users fall in the ${usersSize} range of the sizing table; the measured usage says ${size}`);

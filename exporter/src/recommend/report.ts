@@ -33,7 +33,7 @@ export function renderText(usage: Usage, recommendation: Recommendation): string
     `  memory        peak working set ${mebibytes(usage.memoryPeakBytes)}`,
     `  OOM kills     ${usage.oomKills}`,
     `  throttling    ${throttled}`,
-    `  active users  ${usage.activeUsers === null ? 'none reported' : `${usage.activeUsers} (the ${recommendation.usersSize} range of the sizing table)`}`,
+    `  active users  ${recommendation.usersSize === null ? `none reported${usage.activeUsers === 0 ? ' (0)' : ''}` : `${usage.activeUsers} (the ${recommendation.usersSize} range of the sizing table)`}`,
     `  current size  ${current}`,
     '',
     recommendation.size === 'custom'
