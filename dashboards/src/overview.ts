@@ -10,6 +10,15 @@ const critical = THRESHOLDS.critical.percent;
 const danger = THRESHOLDS.danger.percent;
 const levels = `warning above ${warning} %, critical above ${critical} %, danger at or above ${danger} %`;
 
+/** A percent-of-the-limit graph with the alert thresholds drawn. */
+function percentOfLimitGraph(id: number, at: [number, number, number, number], resource: string, metric: string) {
+  return graph({
+    id, title: `${resource} of the limit`, at, unit: 'percent', min: 0, max: 100, thresholds: levelThresholds(), showThresholds: true,
+    description: `${metric} over time, with the alert thresholds drawn: ${levels}.`,
+    queries: [{ expr: `${metric}{${S}}`, legend: '{{instance}}' }],
+  });
+}
+
 export const OVERVIEW_UID = 'headroom-overview';
 
 export function overviewDashboard() {
@@ -56,11 +65,7 @@ export function overviewDashboard() {
     }))
 
     .withRow(new RowBuilder('CPU').id(102).gridPos({ x: 0, y: 11, w: 24, h: 1 }))
-    .withPanel(graph({
-      id: 7, title: 'CPU of the limit', at: [0, 12, 12, 8], unit: 'percent', min: 0, max: 100, thresholds: levelThresholds(), showThresholds: true,
-      description: `headroom_cpu_percent over time, with the alert thresholds drawn: ${levels}.`,
-      queries: [{ expr: `headroom_cpu_percent{${S}}`, legend: '{{instance}}' }],
-    }))
+    .withPanel(percentOfLimitGraph(7, [0, 12, 12, 8], 'CPU', 'headroom_cpu_percent'))
     .withPanel(graph({
       id: 8, title: 'CPU usage, reservation and limit', at: [12, 12, 12, 8], unit: 'short', min: 0, axisLabel: 'cores',
       description: 'CPU used in cores (rate of the cgroup\'s CPU time) against the reservation (CPU_RESERVATION) and the effective CFS limit, as kubernetes-mixin overlays requests and limits.',
@@ -82,11 +87,7 @@ export function overviewDashboard() {
     }))
 
     .withRow(new RowBuilder('Memory').id(103).gridPos({ x: 0, y: 28, w: 24, h: 1 }))
-    .withPanel(graph({
-      id: 11, title: 'Memory of the limit', at: [0, 29, 12, 8], unit: 'percent', min: 0, max: 100, thresholds: levelThresholds(), showThresholds: true,
-      description: `headroom_memory_percent over time, with the alert thresholds drawn: ${levels}.`,
-      queries: [{ expr: `headroom_memory_percent{${S}}`, legend: '{{instance}}' }],
-    }))
+    .withPanel(percentOfLimitGraph(11, [0, 29, 12, 8], 'Memory', 'headroom_memory_percent'))
     .withPanel(graph({
       id: 12, title: 'Memory usage, reservation and limit', at: [12, 29, 12, 8], unit: 'bytes', min: 0,
       description: 'Working set (what the kernel cannot reclaim easily; the figure the OOM killer and the percent use), RSS and page cache, against the reservation (soft limit or memory.low) and the effective limit.',

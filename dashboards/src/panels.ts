@@ -22,9 +22,36 @@ export interface PanelSpec {
   decimals?: number;
 }
 
-function gridPos(at: PanelSpec['at']) {
-  const [x, y, w, h] = at;
-  return { x, y, w, h };
+/** What every panel builder of the SDK offers; the builders mutate themselves and return `this`. */
+interface CommonPanelBuilder {
+  id(id: number): unknown;
+  title(title: string): unknown;
+  description(description: string): unknown;
+  unit(unit: string): unknown;
+  datasource(datasource: typeof DATASOURCE): unknown;
+  gridPos(gridPos: { x: number; y: number; w: number; h: number }): unknown;
+  thresholds(thresholds: ThresholdsConfigBuilder): unknown;
+  mappings(mappings: ValueMapping[]): unknown;
+  min(min: number): unknown;
+  max(max: number): unknown;
+  decimals(decimals: number): unknown;
+}
+
+/** Sets what every panel has (id, title, description, unit, datasource, place) and the optional field settings. */
+function describe<B extends CommonPanelBuilder>(panel: B, spec: PanelSpec, maxIsSoft = false): B {
+  const [x, y, w, h] = spec.at;
+  panel.id(spec.id);
+  panel.title(spec.title);
+  panel.description(spec.description);
+  panel.unit(spec.unit);
+  panel.datasource(DATASOURCE);
+  panel.gridPos({ x, y, w, h });
+  if (spec.thresholds) panel.thresholds(spec.thresholds);
+  if (spec.mappings) panel.mappings(spec.mappings);
+  if (spec.min !== undefined) panel.min(spec.min);
+  if (spec.max !== undefined && !maxIsSoft) panel.max(spec.max);
+  if (spec.decimals !== undefined) panel.decimals(spec.decimals);
+  return panel;
 }
 
 export interface GraphSpec extends PanelSpec {
@@ -35,53 +62,36 @@ export interface GraphSpec extends PanelSpec {
 }
 
 export function graph(spec: GraphSpec) {
-  const panel = new timeseries.PanelBuilder()
-    .id(spec.id).title(spec.title).description(spec.description).unit(spec.unit).datasource(DATASOURCE).gridPos(gridPos(spec.at))
+  // A graph's max is a soft one: the axis may grow past it.
+  const panel = describe(new timeseries.PanelBuilder(), spec, true)
     .targets(targets(spec.queries, 'range'))
     .legend(new VizLegendOptionsBuilder().displayMode(LegendDisplayMode.List).placement(LegendPlacement.Bottom).showLegend(true))
     .fillOpacity(10)
     .lineWidth(1);
-  if (spec.thresholds) panel.thresholds(spec.thresholds);
   if (spec.showThresholds) panel.thresholdsStyle(new GraphThresholdsStyleConfigBuilder().mode(GraphThresholdsStyleMode.Dashed));
   if (spec.axisLabel) panel.axisLabel(spec.axisLabel);
   if (spec.bars) panel.drawStyle(GraphDrawStyle.Bars);
-  if (spec.min !== undefined) panel.min(spec.min);
   if (spec.max !== undefined) panel.axisSoftMax(spec.max);
   return panel;
 }
 
 export function single(spec: PanelSpec & { sparkline?: boolean }) {
-  const panel = new stat.PanelBuilder()
-    .id(spec.id).title(spec.title).description(spec.description).unit(spec.unit).datasource(DATASOURCE).gridPos(gridPos(spec.at))
+  return describe(new stat.PanelBuilder(), spec)
     .targets(targets(spec.queries, spec.sparkline ? 'range' : 'instant'))
     .reduceOptions(new ReduceDataOptionsBuilder().calcs(['lastNotNull']).values(false))
     .colorMode(BigValueColorMode.Background)
     .graphMode(spec.sparkline ? BigValueGraphMode.Area : BigValueGraphMode.None);
-  if (spec.thresholds) panel.thresholds(spec.thresholds);
-  if (spec.mappings) panel.mappings(spec.mappings);
-  if (spec.min !== undefined) panel.min(spec.min);
-  if (spec.max !== undefined) panel.max(spec.max);
-  if (spec.decimals !== undefined) panel.decimals(spec.decimals);
-  return panel;
 }
 
 export function bars(spec: PanelSpec) {
-  const panel = new bargauge.PanelBuilder()
-    .id(spec.id).title(spec.title).description(spec.description).unit(spec.unit).datasource(DATASOURCE).gridPos(gridPos(spec.at))
+  return describe(new bargauge.PanelBuilder(), spec)
     .targets(targets(spec.queries, 'instant'))
     .reduceOptions(new ReduceDataOptionsBuilder().calcs(['lastNotNull']).values(false))
     .orientation(VizOrientation.Horizontal);
-  if (spec.thresholds) panel.thresholds(spec.thresholds);
-  if (spec.min !== undefined) panel.min(spec.min);
-  if (spec.max !== undefined) panel.max(spec.max);
-  return panel;
 }
 
 export function list(spec: PanelSpec) {
-  const panel = new table.PanelBuilder()
-    .id(spec.id).title(spec.title).description(spec.description).unit(spec.unit).datasource(DATASOURCE).gridPos(gridPos(spec.at))
+  return describe(new table.PanelBuilder(), spec)
     .targets(targets(spec.queries, 'table'))
     .withTransformation({ id: 'organize', options: { excludeByName: { Time: true, Value: true, __name__: true } } });
-  if (spec.mappings) panel.mappings(spec.mappings);
-  return panel;
 }
