@@ -18,7 +18,7 @@ import { ScrapeClient } from './scrape-client.js';
 const QUICK = process.env.QUICK === '1' || process.argv.includes('--quick');
 const PLAN = QUICK
   ? { processCounts: [0, 10, 200, 2000], scrapes: 40, minScrapes: 10, stepSeconds: 2.5, warmup: 3, idleSeconds: 5, ingestConnections: [10], ingestRequests: 2000 }
-  : { processCounts: [0, 10, 200, 2000], scrapes: 500, minScrapes: 50, stepSeconds: 20, warmup: 20, idleSeconds: 60, ingestConnections: [1, 10, 50, 100], ingestRequests: 20000 };
+  : { processCounts: [0, 10, 200, 2000], scrapes: 500, minScrapes: 50, stepSeconds: 20, warmup: 20, idleSeconds: 60, ingestConnections: [1, 10, 50, 100], ingestRequests: 10000 };
 const OUTPUT = path.join(REPO_ROOT, 'bench', QUICK ? 'results.quick.json' : 'results.json');
 
 function progress(message: string): void {
