@@ -1,4 +1,5 @@
 // POST /statistics (store a usage report) and GET /statistics (summary).
+import { isUtf8 } from 'node:buffer';
 import express, { type Express, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
 import { MAX_BODY_BYTES, parseUsageReport, type Rejection } from './schema.js';
@@ -14,7 +15,15 @@ export interface RouteDeps {
   now?: () => number;
 }
 
-const parseJson = express.json({ limit: MAX_BODY_BYTES, strict: false, type: () => true });
+// Invalid UTF-8 would otherwise be decoded to U+FFFD and stored as if it had been sent.
+const parseJson = express.json({
+  limit: MAX_BODY_BYTES,
+  strict: false,
+  type: () => true,
+  verify: (_request, _response, body) => {
+    if (!isUtf8(body)) throw Object.assign(new Error('body is not UTF-8'), { status: 400, type: 'entity.parse.failed' });
+  },
+});
 
 /** `application/json` or a `+json` type, with any parameters (charset). */
 function isJsonContentType(header: string | undefined): boolean {

@@ -14,7 +14,7 @@ const identifier = (max: number) => z.string()
 const label = z.string()
   .min(1)
   .max(64)
-  .regex(/^[^\p{Cc}]+$/u, 'no control characters');
+  .regex(/^[^\p{Cc}\p{Cs}]+$/u, 'no control characters or unpaired surrogates');
 
 const metricName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, 'metric names are [A-Za-z_][A-Za-z0-9_]*, up to 64 characters');
 
