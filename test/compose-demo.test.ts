@@ -60,7 +60,8 @@ test('the demo parses compose sizes as the exporter does, and plans CPU burn aga
   assert.equal(demoModule.cpuPlan(85, 2), { workers: 2, duty: 0.85 });
   assert.equal(demoModule.cpuPlan(50, 1), { workers: 1, duty: 0.5 });
   assert.equal(demoModule.cpuPlan(97, 0.5), { workers: 1, duty: 0.485 });
-  assert.equal(demoModule.cpuPlan(120, 2), { workers: 3, duty: 1 }, 'over the limit: one more thread than the limit spins');
+  assert.equal(demoModule.cpuPlan(120, 2), { workers: 4, duty: 1 }, 'over the limit: 2.4 cores\' worth of threads, plus one, spin');
+  assert.equal(demoModule.cpuPlan(150, 1), { workers: 3, duty: 1 });
   // The demo's own reading of its cgroup (what its ?percent= aims at): usage minus inactive file.
   const files: Record<string, string> = {
     '/sys/fs/cgroup/memory/app/memory.usage_in_bytes': '1000\n', '/sys/fs/cgroup/memory/app/memory.stat': 'cache 9\ntotal_inactive_file 300\n',
@@ -177,7 +178,7 @@ test('the demo holds and frees memory in a child, burns and stops CPU, keeps SMS
     assert.is(stopped.body.cpu.workers, 0);
     await waitFor('the worker thread to end', async () => processField(pid, 'Threads') <= threadsBefore, 10_000);
     const planned = await call(`${url}/cpu?percent=150`, 'POST');
-    assert.equal(planned.body.cpu, { workers: 2, duty: 1, limit_cores: 1 } as unknown as DemoStatus['cpu']);
+    assert.equal(planned.body.cpu, { workers: 3, duty: 1, limit_cores: 1 } as unknown as DemoStatus['cpu']);
     await call(`${url}/cpu`, 'DELETE');
 
     assert.is((await call(`${url}/memory?mb=lots`, 'POST')).code, 400);
@@ -239,9 +240,11 @@ test('README levels: in a real cgroup of the small tier, the demo reaches warnin
 
     // CPU over the limit: more spinning threads than the quota allows, so the cgroup is throttled.
     const throttledBefore = valueOf(await scrape(`${exporterUrl}/metrics`), 'headroom_cpu_cfs_throttled_periods_total') ?? 0;
-    const burning = await call(`${url}/cpu?percent=120`, 'POST');
-    assert.is(burning.body.cpu.workers, Math.ceil(small.cpuLimitCores) + 1);
-    await waitFor('CFS throttling', async () => (valueOf(await scrape(`${exporterUrl}/metrics`), 'headroom_cpu_cfs_throttled_periods_total') ?? 0) >= throttledBefore + 5, 20_000, 250);
+    const burning = await call(`${url}/cpu?percent=150`, 'POST');
+    assert.is(burning.body.cpu.workers, Math.ceil(small.cpuLimitCores * 1.5) + 1);
+    const throttled = async () => valueOf(await scrape(`${exporterUrl}/metrics`), 'headroom_cpu_cfs_throttled_periods_total') ?? 0;
+    await waitFor('CFS throttling', async () => (await throttled()) >= throttledBefore + 5, 60_000, 250)
+      .catch(async (error: Error) => { throw new Error(`${error.message}: ${throttledBefore} -> ${await throttled()}`); });
     await call(`${url}/cpu`, 'DELETE');
   } finally {
     await exporter?.stop();

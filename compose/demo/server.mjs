@@ -8,7 +8,7 @@
 // The memory is held by a child process, so that at 100 % the kernel's OOM killer picks the child
 // and the server (PID 1 of its container) lives on to report it: the OOM kill stays visible in the
 // container's cgroup instead of vanishing with a restarted container.
-//   POST   /cpu?percent=P      burn P % of CPU_LIMIT (duty-cycled worker threads; over 100 saturates it)
+//   POST   /cpu?percent=P      burn P % of CPU_LIMIT (duty-cycled worker threads; 100 and over: throttled)
 //   POST   /cpu?workers=N      N threads spinning flat out
 //   DELETE /cpu                stop burning
 //   GET    /health             the demo's own health (what the container healthcheck calls)
@@ -42,10 +42,11 @@ export function parseCpus(text) {
 
 /**
  * Worker threads and duty cycle that burn `percent` of `limitCores`: whole workers at 100 %, the
- * remainder spread evenly; at or over 100 % of the limit, one more thread than the limit spins flat out.
+ * remainder spread evenly; at or over 100 % of the limit, that many cores' worth of threads plus one
+ * spin flat out, so the cgroup asks for more than its quota and is throttled.
  */
 export function cpuPlan(percent, limitCores) {
-  if (percent >= 100) return { workers: Math.ceil(limitCores) + 1, duty: 1 };
+  if (percent >= 100) return { workers: Math.ceil((limitCores * percent) / 100) + 1, duty: 1 };
   const cores = (limitCores * percent) / 100;
   const workers = Math.max(1, Math.ceil(cores));
   return { workers, duty: cores / workers };
