@@ -46,9 +46,11 @@ function readProcFile(file: string): string | undefined {
     let length = 0;
     for (;;) {
       if (length === buffer.length) buffer = Buffer.concat([buffer, Buffer.allocUnsafe(buffer.length)]);
-      const bytes = readSync(fd, buffer, length, buffer.length - length, null);
-      if (bytes === 0) break;
+      const room = buffer.length - length;
+      const bytes = readSync(fd, buffer, length, room, null);
       length += bytes;
+      // procfs hands out a whole stat line per read: a read that leaves room is the end, no second read needed.
+      if (bytes < room) break;
     }
     return buffer.toString('utf8', 0, length);
   } catch (error) {
