@@ -22,6 +22,8 @@ export interface IdleRecord { exporter: ExporterName; seconds: number; cpu_secon
 
 export interface IngestRecord {
   connections: number;
+  seconds: number;
+  /** Answers received. */
   requests: number;
   requests_per_second: number;
   p50_ms: number;
@@ -30,7 +32,10 @@ export interface IngestRecord {
   other_answers: number;
   answers_by_status: Record<string, number>;
   errors: number;
+  /** Rows stored beyond the 201 answers are reports still in flight when the load generator stopped. */
   rows_stored: number;
+  /** 201 answers without a stored row. */
+  lost: number;
 }
 
 export interface Machine { nproc: number; memory: string; cpu_model: string; node: string; kernel: string }
@@ -132,10 +137,10 @@ function otherAnswers(record: IngestRecord): string {
 
 export function ingestTable(records: readonly IngestRecord[]): string {
   return markdownTable(
-    ['connections', 'requests', 'accepted/s', 'p50 (ms)', 'p99 (ms)', '201 answers', 'rows stored', 'other answers', 'connection errors'],
+    ['connections', 'seconds', 'accepted/s', 'p50 (ms)', 'p99 (ms)', '201 answers', 'rows stored', 'lost', 'other answers', 'socket errors'],
     records.map((record) => [
-      String(record.connections), String(record.requests), formatNumber(record.requests_per_second), formatNumber(record.p50_ms),
-      formatNumber(record.p99_ms), String(record.answers_201), String(record.rows_stored), otherAnswers(record), String(record.errors),
+      String(record.connections), formatNumber(record.seconds), formatNumber(record.requests_per_second), formatNumber(record.p50_ms),
+      formatNumber(record.p99_ms), String(record.answers_201), String(record.rows_stored), String(record.lost), otherAnswers(record), String(record.errors),
     ]),
   );
 }
@@ -155,10 +160,12 @@ export function renderReport(results: Results): string {
     '',
     `RSS: an empty Node process (\`node -e "setInterval(()=>{},1e9)"\`) holds ${formatMiB(results.node_floor_rss_bytes)} MiB; headroom holds ${formatMiB(results.headroom_rss_bytes)} MiB (its largest RSS after any step), ${formatMiB(results.headroom_rss_over_floor_bytes)} MiB above that floor.`,
     '',
-    '### Statistics ingest (POST /statistics to a second headroom with `--statistics.rate-limit=0`, SQLite, autocannon, every report a new report_id)',
+    '### Statistics ingest (POST /statistics to a second headroom with `--statistics.rate-limit=0`, SQLite, wrk with one thread, every report a new report_id)',
     '',
   ];
-  if (results.ingest.length > 0) parts.push(ingestTable(results.ingest));
+  if (results.ingest.length > 0) {
+    parts.push(ingestTable(results.ingest), '', 'lost: 201 answers without a stored row. Rows beyond the 201 answers were still in flight when wrk stopped.');
+  }
   if (results.ingest_error) parts.push(`Not measured: ${results.ingest_error}`);
   return parts.join('\n');
 }

@@ -17,8 +17,8 @@ import { ScrapeClient } from './scrape-client.js';
 
 const QUICK = process.env.QUICK === '1' || process.argv.includes('--quick');
 const PLAN = QUICK
-  ? { processCounts: [0, 10, 200, 2000], scrapes: 40, minScrapes: 10, stepSeconds: 2.5, warmup: 3, idleSeconds: 5, ingestConnections: [10], ingestRequests: 2000 }
-  : { processCounts: [0, 10, 200, 2000], scrapes: 500, minScrapes: 50, stepSeconds: 20, warmup: 20, idleSeconds: 60, ingestConnections: [1, 10, 50, 100], ingestRequests: 10000 };
+  ? { processCounts: [0, 10, 200, 2000], scrapes: 40, minScrapes: 10, stepSeconds: 2.5, warmup: 3, idleSeconds: 5, ingestConnections: [10], ingestSeconds: 3 }
+  : { processCounts: [0, 10, 200, 2000], scrapes: 500, minScrapes: 50, stepSeconds: 20, warmup: 20, idleSeconds: 60, ingestConnections: [1, 10, 50, 100], ingestSeconds: 10 };
 const OUTPUT = path.join(REPO_ROOT, 'bench', QUICK ? 'results.quick.json' : 'results.json');
 
 function progress(message: string): void {
@@ -139,7 +139,7 @@ async function main(): Promise<void> {
     progress('statistics ingest (a second headroom, --statistics.rate-limit=0)');
     const ingestHeadroom = await startIngestHeadroom();
     exporters.push(ingestHeadroom);
-    const ingest = await runIngest(ingestHeadroom, PLAN.ingestConnections, PLAN.ingestRequests, progress);
+    const ingest = await runIngest(ingestHeadroom, PLAN.ingestConnections, PLAN.ingestSeconds, progress);
 
     const headroomRss = Math.max(...scrapes.filter((record) => record.exporter === 'headroom').map((record) => record.rss_bytes));
     const results: Results = {

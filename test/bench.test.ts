@@ -3,7 +3,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { enterCgroupScript } from '../bench/cgroup.js';
 import { countSeries, cpuSecondsPer1000, parseProcStatCpuTicks, parseVmRssBytes, percentile, summarizeLatencies } from '../bench/measure.js';
-import { formatNumber, formatRatio, idleTable, markdownTable, renderReport, scrapeTable, type Results, type ScrapeRecord } from '../bench/report.js';
+import { formatNumber, formatRatio, idleTable, ingestTable, markdownTable, renderReport, scrapeTable, type Results, type ScrapeRecord } from '../bench/report.js';
+import { parseWrkResult } from '../bench/wrk-result.js';
 
 test('percentile: nearest rank over unsorted samples', () => {
   const samples = [5, 1, 4, 2, 3, 10, 9, 8, 7, 6];
@@ -90,6 +91,22 @@ test('report: machine, floor, and why ingest has no figures', () => {
   assert.match(report, 'QUICK run');
   assert.match(report, 'holds 40 MiB; headroom holds 60 MiB (its largest RSS after any step), 20 MiB above that floor');
   assert.match(report, 'Not measured: POST /statistics answered 404');
+});
+
+test('wrk: the result line of post-report.lua, and what is not one', () => {
+  const stdout = 'Running 10s test @ http://127.0.0.1:1/statistics\n  1 threads and 10 connections\nWRK_RESULT {"requests":2500,"duration_us":1000000,"p50_us":3560,"p99_us":13970,"socket_errors":0,"statuses":{"201":2490,"503":10}}\n';
+  assert.equal(parseWrkResult(stdout), { requests: 2500, duration_us: 1_000_000, p50_us: 3560, p99_us: 13970, socket_errors: 0, statuses: { 201: 2490, 503: 10 } });
+  assert.throws(() => parseWrkResult('Running 10s test\n'));
+  assert.throws(() => parseWrkResult('WRK_RESULT {"requests":-1,"duration_us":1,"p50_us":1,"p99_us":1,"socket_errors":0,"statuses":{}}'));
+  assert.throws(() => parseWrkResult('WRK_RESULT {"requests":1,"duration_us":1,"p50_us":1,"p99_us":1,"socket_errors":0,"statuses":{"ok":1}}'));
+});
+
+test('ingest table: answers other than 201 by status, lost reports', () => {
+  const table = ingestTable([{
+    connections: 10, seconds: 10, requests: 20_010, requests_per_second: 2000, p50_ms: 3.5, p99_ms: 14, answers_201: 20_000,
+    other_answers: 10, answers_by_status: { 201: 20_000, 503: 10 }, errors: 0, rows_stored: 20_003, lost: 0,
+  }]);
+  assert.is(table.split('\n')[2], '| 10 | 10 | 2000 | 3.5 | 14 | 20000 | 20003 | 0 | 10 x 503 | 0 |');
 });
 
 test('the cgroup entry script moves the shell into every hierarchy before exec', () => {
