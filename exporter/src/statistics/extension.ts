@@ -20,6 +20,8 @@ export function databaseCheck(store: StatisticsStore, description: string): Heal
     timeoutMs: DATABASE_CHECK_TIMEOUT_MS,
     async run() {
       await store.ping();
+      // A full disk still answers reads: after a failed write, only a write tells.
+      if (store.lastWriteError !== undefined) await store.probeWrite();
       return { status: 'ok', message: `${description} answers` };
     },
   };

@@ -44,9 +44,16 @@ export class StatisticsStore {
     this.db = open.db;
   }
 
+  /** Why the last write failed, until one succeeds again: a full disk still answers reads, so a ping cannot see it. */
+  lastWriteError: string | undefined;
+
   /** Stores a report once: a second report with the same report_id returns the first one's id. */
   insert(report: UsageReport, receivedAtMs: number): Promise<InsertOutcome> {
-    const write = this.write(report, receivedAtMs);
+    const write = this.write(report, receivedAtMs).then(
+      (outcome) => { this.lastWriteError = undefined; return outcome; },
+      // knex prefixes the driver's message with the SQL statement: keep the driver's part.
+      (error: unknown) => { this.lastWriteError = String((error as Error).message).split(' - ').pop(); throw error; },
+    );
     this.writes.add(write);
     return write.finally(() => this.writes.delete(write));
   }
@@ -121,6 +128,24 @@ export class StatisticsStore {
   async count(): Promise<number> {
     const row = await this.db(TABLE).count({ reports: '*' }).first();
     return toNumber(row?.reports);
+  }
+
+  /**
+   * After a failed write, a report's worth of writing that leaves nothing behind (a row inserted and deleted in
+   * one transaction, under a report_id the API cannot accept): throws while writes still fail, and clears
+   * lastWriteError once one succeeds, without waiting for a client.
+   */
+  async probeWrite(): Promise<void> {
+    const probe = { report_id: '_write_probe', installation_id: '_write_probe', active_users: 0, app_version: '-', platform: '-', received_at: 0 };
+    try {
+      await this.db.transaction(async (transaction) => {
+        await transaction(TABLE).insert(probe);
+        await transaction(TABLE).where({ report_id: probe.report_id }).delete();
+      });
+    } catch (error) {
+      throw new Error(`writes fail: ${String((error as Error).message).split(' - ').pop()}`);
+    }
+    this.lastWriteError = undefined;
   }
 
   /** A real query against the reports table (and, for SQLite, the file still being the one opened). */
