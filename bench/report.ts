@@ -55,6 +55,8 @@ export interface Results {
   headroom_rss_bytes: number;
   headroom_rss_over_floor_bytes: number;
   ingest: IngestRecord[];
+  /** headroom's /metrics on the ingest instance, after the ingest stored its reports. */
+  scrape_after_ingest?: { stored_reports: number; p50_ms: number; p99_ms: number; cpu_seconds_per_1000_scrapes: number };
   /** Why the ingest part has no figures, when it has none. */
   ingest_error?: string;
 }
@@ -165,6 +167,10 @@ export function renderReport(results: Results): string {
   ];
   if (results.ingest.length > 0) {
     parts.push(ingestTable(results.ingest), '', 'lost: 201 answers without a stored row. Rows beyond the 201 answers were still in flight when wrk stopped.');
+  }
+  const after = results.scrape_after_ingest;
+  if (after) {
+    parts.push('', `/metrics of the ingest instance afterwards, with ${after.stored_reports} stored reports: p50 ${formatNumber(after.p50_ms)} ms, p99 ${formatNumber(after.p99_ms)} ms, ${formatNumber(after.cpu_seconds_per_1000_scrapes)} CPU s / 1000 scrapes (its statistics gauges query the reports at every scrape).`);
   }
   if (results.ingest_error) parts.push(`Not measured: ${results.ingest_error}`);
   return parts.join('\n');

@@ -85,12 +85,14 @@ test('report: machine, floor, and why ingest has no figures', () => {
     scrapes: [record('headroom', 0, 1, 1)], idle: [],
     node_floor_rss_bytes: 40 * 1024 * 1024, headroom_rss_bytes: 60 * 1024 * 1024, headroom_rss_over_floor_bytes: 20 * 1024 * 1024,
     ingest: [], ingest_error: 'POST /statistics answered 404',
+    scrape_after_ingest: { stored_reports: 60_000, p50_ms: 15.25, p99_ms: 30, cpu_seconds_per_1000_scrapes: 14 },
   };
   const report = renderReport(results);
   assert.match(report, 'Machine: 2 CPUs (AMD EPYC), 23.5 GiB RAM');
   assert.match(report, 'QUICK run');
   assert.match(report, 'holds 40 MiB; headroom holds 60 MiB (its largest RSS after any step), 20 MiB above that floor');
   assert.match(report, 'Not measured: POST /statistics answered 404');
+  assert.match(report, 'with 60000 stored reports: p50 15.3 ms, p99 30 ms, 14 CPU s / 1000 scrapes');
 });
 
 test('wrk: the result line of post-report.lua, and what is not one', () => {
