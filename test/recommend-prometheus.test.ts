@@ -5,6 +5,7 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { parseEnv } from 'node:util';
 import { parse, stringify } from 'yaml';
 import { CLI, REPO_ROOT, run, waitFor } from './helpers/processes.js';
 import { backfillOpenMetrics, instantQuery, startPrometheus, type RunningPrometheus } from './helpers/prometheus-server.js';
@@ -137,6 +138,9 @@ test('--write-env rewrites the four sizes in an existing env file and keeps ever
     'CPU_RESERVATION=0.25',
     '',
   ].join('\n'));
+  // The stack's size resolution (compose/stack-env.mjs) reads the file with Node's dotenv parser.
+  const parsed = parseEnv(readFileSync(envFile, 'utf8'));
+  assert.equal([parsed.MEMORY_LIMIT, parsed.CPU_LIMIT, parsed.MEMORY_RESERVATION, parsed.CPU_RESERVATION, parsed.COMPOSE_PROJECT_NAME], ['1024M', '1.0', '256M', '0.25', 'shop']);
 });
 
 test('the recording rules record the tier the CLI prints, for every service', async () => {
