@@ -4,7 +4,7 @@ import { formatCpus, formatMemorySize } from '../../exporter/src/sizes.js';
 import { THRESHOLDS, TIERS } from '../../exporter/src/thresholds.js';
 import { CPU_QUANTILE, promDuration } from '../../exporter/src/recommend/queries.js';
 import { currentTierIndexExpr, DEFAULT_WINDOW_SECONDS, recommendationRecords } from '../../exporter/src/recommend/rules.js';
-import { DEFAULT_MARGIN } from '../../exporter/src/recommend/decide.js';
+import { DEFAULT_MARGIN, OOM_MEMORY_BUMP } from '../../exporter/src/recommend/decide.js';
 import { datasourceVariable, fixedThresholds, headroomThresholds, instanceVariable, levelThresholds, SELECTOR, tierMappings, windowVariable, type Query } from './common.js';
 import { bars, graph, single } from './panels.js';
 
@@ -49,7 +49,7 @@ export function deploymentSizeDashboard() {
     }))
     .withPanel(single({
       id: 2, title: `Recommended tier (${recordedWindow})`, at: [6, 1, 6, 5], unit: 'none', mappings: tierMappings(), thresholds: fixedThresholds('text'),
-      description: `The smallest tier whose limits keep P95 CPU and peak working set over the last ${recordedWindow}, plus ${marginPercent} % (and x1.2 memory after an OOM kill), at or under the warning threshold (${warning} %) of the limits. Recorded by the ${records.tierIndex} rule from the same code as \`headroom recommend\`; "custom" when even the largest tier is too small.`,
+      description: `The smallest tier whose limits keep P95 CPU and peak working set over the last ${recordedWindow}, plus ${marginPercent} % (and x${OOM_MEMORY_BUMP} memory after an OOM kill), at or under the warning threshold (${warning} %) of the limits. Recorded by the ${records.tierIndex} rule from the same code as \`headroom recommend\`; "custom" when even the largest tier is too small.`,
       queries: [{ expr: `${records.tierIndex}{${S}}`, legend: '{{instance}}' }],
     }))
     .withPanel(single({
@@ -59,7 +59,7 @@ export function deploymentSizeDashboard() {
     }))
     .withPanel(single({
       id: 4, title: `Memory need (${recordedWindow})`, at: [16, 1, 4, 5], unit: 'bytes', thresholds: fixedThresholds('blue'),
-      description: `Peak working set over the last ${recordedWindow} plus the ${marginPercent} % margin (x1.2 after an OOM kill): what the recommended tier's memory limit must hold at ${warning} %.`,
+      description: `Peak working set over the last ${recordedWindow} plus the ${marginPercent} % margin (x${OOM_MEMORY_BUMP} after an OOM kill): what the recommended tier's memory limit must hold at ${warning} %.`,
       queries: [{ expr: `${records.memoryNeed}{${S}}`, legend: '{{instance}}' }],
     }))
     .withPanel(single({
