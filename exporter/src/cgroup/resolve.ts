@@ -1,6 +1,6 @@
 // Which cgroup directories hold a process's limits and counters: pure resolution from
 // `/proc/<pid>/cgroup` and `/proc/self/mountinfo`, then a reader that does the I/O.
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseMountinfo, parseProcCgroup, type Mount, type ProcCgroupEntry } from './parse.js';
 
@@ -98,7 +98,7 @@ export interface ResolveOptions {
 
 async function readIfPresent(file: string): Promise<string | undefined> {
   try {
-    return await readFile(file, 'utf8');
+    return readFileSync(file, 'utf8'); // in-memory kernel files: see files.ts
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw error;

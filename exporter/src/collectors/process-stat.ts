@@ -16,11 +16,23 @@ export function parseProcessStat(text: string): ProcessStat {
   const open = text.indexOf('(');
   const close = text.lastIndexOf(')');
   if (open === -1 || close < open) throw new FormatError('stat has no (command name)');
-  const fields = text.slice(close + 2).trim().split(' ');
-  // fields[0] is field 3 (state).
-  const utime = Number(fields[14 - 3]);
-  const stime = Number(fields[15 - 3]);
-  const residentPages = Number(fields[24 - 3]);
+  // Fields are single-space separated; find 14, 15 and 24 without splitting the whole line (field 3 starts at close + 2).
+  const starts: number[] = [];
+  for (let index = close + 2, field = 3; field <= 24 && index < text.length; field += 1) {
+    starts[field] = index;
+    const next = text.indexOf(' ', index);
+    if (next === -1) break;
+    index = next + 1;
+  }
+  const field = (number: number) => {
+    const start = starts[number];
+    if (start === undefined) return Number.NaN;
+    const end = text.indexOf(' ', start);
+    return Number(text.slice(start, end === -1 ? text.length : end).trim());
+  };
+  const utime = field(14);
+  const stime = field(15);
+  const residentPages = field(24);
   if (!Number.isInteger(utime) || !Number.isInteger(stime) || !Number.isInteger(residentPages)) throw new FormatError('stat lacks utime, stime or rss');
   return { name: text.slice(open + 1, close), cpuTicks: utime + stime, residentPages };
 }

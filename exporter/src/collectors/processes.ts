@@ -5,7 +5,6 @@
 // application's PID namespace (compose `pid: service:NAME`) to see its processes.
 import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 import { setCounter, type CollectorMetrics } from '../metrics.js';
 import type { Collector } from './collector.js';
 import { groupProcesses, type ProcessFigures } from './process-groups.js';
@@ -69,7 +68,7 @@ export function processesCollector(metrics: CollectorMetrics, top: number): Coll
       const pids = await context.pids();
       const figures: ProcessFigures[] = [];
       for (const pid of pids) {
-        const file = path.join(context.procfs, String(pid), 'stat');
+        const file = `${context.procfs}/${pid}/stat`;
         const text = readProcFile(file);
         if (text === undefined) continue; // exited meanwhile: simply not counted
         try {
