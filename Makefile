@@ -37,6 +37,10 @@ generate-rules: build ## Regenerate alerting-rules/headroom.rules.yml and alertm
 test: system-deps build ## Install what the tests need and run every test suite
 	node scripts/run-tests.mjs
 
+.PHONY: soak
+soak: build ## Ten-minute soak: scrapes every 100 ms and writes; RSS and fd figures (ARGS="--duration=150s --warmup=120s")
+	node scripts/soak.mjs $(ARGS)
+
 .PHONY: bench
 bench: build ## Benchmark against node_exporter and process-exporter, as root (QUICK=1: about a minute)
 	QUICK=$(QUICK) node dist/bench/run.js

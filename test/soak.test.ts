@@ -1,0 +1,43 @@
+// The soak run's short form: scripts/soak.mjs for two and a half minutes (the full run is ten: `make soak`).
+// The warm-up must include the exporter's first major garbage collection, which comes after about 1,000 scrapes
+// (it depends on the requests made, not on the machine's speed): until then the heap only grows, by about 10 %.
+import path from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { REPO_ROOT, run } from './helpers/processes.js';
+
+interface SoakSummary {
+  pass: boolean;
+  rss_after_warmup_mib: number;
+  rss_at_end_mib: number;
+  rss_change_percent: number;
+  fds_after_warmup: number;
+  fds_at_end: number;
+  sockets_max: number;
+  scrapes: number;
+  writes: number;
+  unexpected: Record<string, number>;
+  failures: string[];
+}
+
+test('150 s of scrapes every 100 ms and writes every 200 ms: RSS within 10 % of after warm-up, no fd growth', async () => {
+  const result = await run(process.execPath, [path.join(REPO_ROOT, 'scripts', 'soak.mjs'), '--duration=150s', '--warmup=120s']);
+  const lastLine = result.stdout.trim().split('\n').at(-1) ?? '';
+  let summary: SoakSummary;
+  try {
+    summary = JSON.parse(lastLine) as SoakSummary;
+  } catch {
+    throw new Error(`no summary from the soak (exit ${result.code}):\n${result.stdout}\n${result.stderr}`);
+  }
+  console.log(lastLine);
+  assert.equal(summary.failures, [], lastLine);
+  assert.is(summary.pass, true);
+  assert.is(result.code, 0);
+  assert.ok(summary.scrapes >= 1000, `scrapes ran: ${summary.scrapes}`);
+  assert.ok(summary.writes >= 500, `writes ran: ${summary.writes}`);
+  assert.equal(summary.unexpected, {});
+  assert.ok(Math.abs(summary.rss_change_percent) <= 10, lastLine);
+  assert.ok(summary.fds_at_end <= summary.fds_after_warmup, lastLine);
+});
+
+test.run();
