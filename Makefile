@@ -38,7 +38,7 @@ test: system-deps build ## Install what the tests need and run every test suite
 	node scripts/run-tests.mjs
 
 .PHONY: soak
-soak: build ## Ten-minute soak: scrapes every 100 ms and writes; RSS and fd figures (ARGS="--duration=150s --warmup=120s")
+soak: build ## Ten-minute soak: scrapes every 100 ms and writes; RSS and fd figures (ARGS="--duration=20m --warmup=2m")
 	node scripts/soak.mjs $(ARGS)
 
 .PHONY: bench

@@ -79,8 +79,10 @@ test('SIGTERM under load', async () => {
     }
     assert.ok(refusing, 'new connections are refused after SIGTERM');
     slow.write(slowBody.slice(20)); // not end(): a half-closed request is an aborted one to Node's server
-    const stillRunning = new Promise<{ code: null; signal: string }>((resolve) => setTimeout(() => resolve({ code: null, signal: 'none: still running' }), 2 * EXIT_BOUND_MS));
+    let giveUp: NodeJS.Timeout | undefined;
+    const stillRunning = new Promise<{ code: null; signal: string }>((resolve) => { giveUp = setTimeout(() => resolve({ code: null, signal: 'none: still running' }), 2 * EXIT_BOUND_MS); });
     const { code, signal } = await Promise.race([exited, stillRunning]);
+    clearTimeout(giveUp);
     const exitMs = performance.now() - signalled;
     loading = false;
     await Promise.all(workers);
