@@ -1,5 +1,5 @@
-// The statistics database under faults: kill -9 in the middle of 1,000 concurrent writes, and a full disk.
-import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+// The statistics database under faults: kill -9 in the middle of 1,000 concurrent writes, a full disk, a read-only file system.
+import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
@@ -147,6 +147,51 @@ test('a full disk: writes get 503, /health says why, scrapes go on, and it recov
     await exporter.stop();
     await run('umount', [mountPoint]);
     rmSync(mountPoint, { recursive: true, force: true });
+  }
+});
+
+test('a file system gone read-only under the open database: writes get 503, /health says why, scrapes go on', async () => {
+  // ext4 mounted with errors=remount-ro, then a file-system error triggered by hand: the kernel turns it
+  // read-only with the database open, as it would after a disk error. (A plain `mount -o remount,ro` is
+  // refused while files are open for writing, and root ignores file modes.) The kernel allows it back
+  // read-write only after an unmount, so recovery here is a restart, not covered by this test.
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'headroom-rofs-'));
+  const image = path.join(dir, 'image');
+  const mountPoint = path.join(dir, 'mnt');
+  mkdirSync(mountPoint);
+  closeSync(openSync(image, 'w'));
+  assert.is((await run('truncate', ['-s', '16M', image])).code, 0);
+  const formatted = await run('mkfs.ext4', ['-q', '-F', image]);
+  assert.is(formatted.code, 0, formatted.stderr);
+  const mounted = await run('mount', ['-o', 'loop,errors=remount-ro', image, mountPoint]);
+  assert.is(mounted.code, 0, `mounting a loop device needs root: ${mounted.stderr}`);
+  let exporter: Awaited<ReturnType<typeof startExporter>> | undefined;
+  const agent = new Agent({ keepAlive: true });
+  try {
+    const device = path.basename((await run('findmnt', ['-no', 'SOURCE', mountPoint])).stdout.trim());
+    const trigger = `/sys/fs/ext4/${device}/trigger_fs_error`;
+    exporter = await startExporter([`--data.dir=${path.join(mountPoint, 'data')}`, '--statistics.rate-limit=0']);
+    for (let index = 0; index < 3; index += 1) assert.is(await post(agent, exporter.port, report(`ro-before-${index}`)), 201);
+
+    writeFileSync(trigger, 'headroom fault test\n');
+    assert.match((await run('findmnt', ['-no', 'OPTIONS', mountPoint])).stdout, /\bro\b|emergency_ro/, 'the file system is read-only now');
+
+    for (let index = 0; index < 5; index += 1) assert.is(await post(agent, exporter.port, report(`ro-${index}`)), 503);
+    const health = await fetch(`${exporter.url}/health`);
+    const body = await health.json() as { checks: { database: { status: string; message: string } } };
+    assert.is(health.status, 503, JSON.stringify(body));
+    assert.is(body.checks.database.status, 'failing');
+    assert.match(body.checks.database.message, /READONLY|read-only|IOERR|disk I\/O/i, body.checks.database.message);
+    console.log(`read-only file system; /health database: ${body.checks.database.message}`);
+    const metrics = await fetch(`${exporter.url}/metrics`);
+    assert.is(metrics.status, 200, 'scrapes go on');
+    assert.match(await metrics.text(), /headroom_memory_working_set_bytes/);
+    assert.is(exporter.child.exitCode, null, 'the process is alive');
+  } finally {
+    agent.destroy();
+    await exporter?.stop();
+    await run('umount', [mountPoint]);
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 
