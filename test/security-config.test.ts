@@ -162,7 +162,7 @@ test('the CLI refuses an invalid web config or token file: one line, exit code 2
     for (const [args, expected] of cases) {
       const result = await run(process.execPath, [CLI, '--web.listen-address=127.0.0.1:0', `--data.dir=${path.join(dir, 'data')}`, ...args], { cwd: dir });
       assert.is(result.code, 2, `${args.join(' ')}: ${result.stderr}`);
-      assert.match(result.stderr, expected);
+      assert.match(result.stderr, expected, `${args.join(' ')}: ${result.stderr}`);
       assert.is(result.stderr.trim().split('\n').length, 1, `one line: ${result.stderr}`);
       assert.not.match(result.stderr, /^\s+at .*:\d+:\d+/m, 'no stack trace');
     }
