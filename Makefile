@@ -9,7 +9,7 @@ ARGS ?=
 .PHONY: help run test build install system-deps generate generate-rules
 
 help: ## List the targets
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sort | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sort | awk -F ':.*## ' '{printf "  make %-20s %s\n", $$1, $$2}'
 
 $(NODE_MODULES): package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -79,3 +79,10 @@ PROMETHEUS_URL ?= http://127.0.0.1:9090
 .PHONY: tune generate-dashboards
 tune: build ## Recommend a deployment size from Prometheus history and write it to $(ENV_FILE) (ARGS="--window=14d ...")
 	node dist/exporter/src/cli.js recommend --prometheus.url=$(PROMETHEUS_URL) --write-env=$(ENV_FILE) $(ARGS)
+
+.PHONY: lint
+lint: build ## Type-check, check that generated files are current, lint the rules and Alertmanager configurations
+	npx tsc -p tsconfig.json --noEmit
+	node dist/alerting-rules/generate.js --check
+	promtool check rules alerting-rules/*.rules.yml
+	amtool check-config alerting-rules/alertmanager.yml compose/alertmanager.yml

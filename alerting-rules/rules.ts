@@ -42,7 +42,10 @@ export const FOR_SECONDS = {
 export interface RuleOptions {
   /** The Prometheus job that scrapes the exporter. */
   job: string;
-  /** Base of the runbook links; each alert appends `#alertname` in lower case. */
+  /**
+   * Base of the runbook links; each alert appends `#alertname` in lower case. By default the runbook's path in
+   * this repository; a site that hosts the repository sets HEADROOM_RUNBOOK_BASE_URL for `make generate`.
+   */
   runbookBaseUrl: string;
   /** Divides every `for` (the end-to-end test runs the same rules faster); 1 in the committed file. */
   timeScale: number;
@@ -50,7 +53,7 @@ export interface RuleOptions {
 
 export const DEFAULT_RULE_OPTIONS: RuleOptions = {
   job: 'headroom',
-  runbookBaseUrl: 'https://github.com/headroom-monitoring/headroom/blob/main/alerting-rules/RUNBOOK.md',
+  runbookBaseUrl: process.env.HEADROOM_RUNBOOK_BASE_URL || 'alerting-rules/RUNBOOK.md',
   timeScale: 1,
 };
 

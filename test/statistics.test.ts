@@ -131,7 +131,7 @@ function post(url: string, body: string, contentType: string | null = 'applicati
 
 /** Every stored row, to compare a table before and after a request. */
 async function snapshot(db: Knex): Promise<unknown[]> {
-  const rows = await db('usage_reports').select('*').orderBy('id');
+  const rows = [...await db('usage_reports').select('*').orderBy('id'), ...await db('latest_reports').select('*').orderBy('installation_id')];
   return rows.map((row: Record<string, unknown>) => Object.fromEntries(Object.entries(row).map(([key, value]) => [key, value === null ? null : String(value)])));
 }
 
@@ -163,6 +163,22 @@ function defineSuite(backend: Backend): void {
       assert.is(await appliedCount(), 0);
       await migrateToLatest(open.db);
       assert.ok(await open.db.schema.hasTable('usage_reports'));
+    } finally {
+      await open.db.destroy();
+    }
+  });
+
+  test('migration 002 fills latest_reports from the reports already stored', async () => {
+    const open = await openDatabase(databaseLocation(await backend.newDatabaseUrl(), '/nonexistent'));
+    try {
+      await open.db.migrate.up(migratorConfig);
+      assert.not.ok(await open.db.schema.hasTable('latest_reports'));
+      const row = (report_id: string, installation_id: string, active_users: number, received_at: number) =>
+        ({ report_id, installation_id, active_users, app_version: `v${active_users}`, platform: 'linux', received_at });
+      await open.db('usage_reports').insert([row('r1', 'a', 1, 1000), row('r2', 'a', 5, 3000), row('r3', 'b', 2, 2000), row('r4', 'a', 9, 2000)]);
+      await migrateToLatest(open.db);
+      const latest = await open.db('latest_reports').select('installation_id', 'active_users', 'app_version').orderBy('installation_id');
+      assert.equal(latest.map((entry: Record<string, unknown>) => [entry.installation_id, Number(entry.active_users), entry.app_version]), [['a', 5, 'v5'], ['b', 2, 'v2']]);
     } finally {
       await open.db.destroy();
     }

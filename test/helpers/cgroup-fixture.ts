@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-/** No pid on Linux can be this large (pid_max is at most 2^22), so pidusage never finds a real process. */
+/** No pid on Linux can be this large (pid_max is at most 2^22), so the processes collector never finds a real one. */
 export const FIXTURE_PID = 999_999_999;
 
 export const HOST_MEMORY_BYTES = 16 * 1024 ** 3;

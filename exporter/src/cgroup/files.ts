@@ -2,15 +2,32 @@
 // Kernel files (cgroupfs, procfs) are generated in memory and never block on a disk, so they are read
 // synchronously: an asynchronous readFile costs four thread-pool round trips (open, fstat, read, close) and
 // made up half of a scrape's CPU time.
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readSync } from 'node:fs';
 import path from 'node:path';
 import { parseFlatKeyed, parseInteger, parsePressure, type Pressure } from './parse.js';
 import { ancestry, type Hierarchy } from './resolve.js';
 
+/** No kernel file headroom reads comes near this; a larger one is refused before it fills memory. */
+export const MAX_KERNEL_FILE_BYTES = 1024 * 1024;
+
+const readBuffer = Buffer.allocUnsafe(MAX_KERNEL_FILE_BYTES + 1);
+
+/** Reads a whole kernel file (their size is unknown until read: stat says 4096 or 0). */
 export async function readText(file: string): Promise<string> {
-  const text = readFileSync(file, 'utf8');
-  if (text.length === 0) throw new Error(`${file} is empty`);
-  return text;
+  const fd = openSync(file, 'r');
+  let length = 0;
+  try {
+    for (;;) {
+      const read = readSync(fd, readBuffer, length, readBuffer.length - length, null);
+      if (read === 0) break;
+      length += read;
+      if (length > MAX_KERNEL_FILE_BYTES) throw new Error(`${file} is larger than ${MAX_KERNEL_FILE_BYTES} bytes`);
+    }
+  } finally {
+    closeSync(fd);
+  }
+  if (length === 0) throw new Error(`${file} is empty`);
+  return readBuffer.toString('utf8', 0, length);
 }
 
 export async function readOptionalText(file: string): Promise<string | undefined> {

@@ -29,6 +29,8 @@ export interface Summary extends ActivityTotals {
 }
 
 const TABLE = 'usage_reports';
+/** One row per installation: its latest report (migration 002). */
+const LATEST = 'latest_reports';
 
 // PostgreSQL returns BIGINT and COUNT(*) as strings.
 const toNumber = (value: unknown): number => (value === null || value === undefined ? 0 : Number(value));
@@ -70,8 +72,15 @@ export class StatisticsStore {
       reported_at: report.reported_at === undefined ? null : Date.parse(report.reported_at),
       received_at: receivedAtMs,
     };
-    const inserted: Array<{ id: unknown }> = await this.db(TABLE).insert(row).onConflict('report_id').ignore().returning('id');
-    if (inserted.length === 1) return { kind: 'created', id: toNumber(inserted[0]!.id) };
+    const created = await this.db.transaction(async (transaction) => {
+      const inserted: Array<{ id: unknown }> = await transaction(TABLE).insert(row).onConflict('report_id').ignore().returning('id');
+      if (inserted.length !== 1) return undefined;
+      const id = toNumber(inserted[0]!.id);
+      const latest = { installation_id: row.installation_id, report_row_id: id, active_users: row.active_users, app_version: row.app_version, platform: row.platform, received_at: row.received_at };
+      await transaction(LATEST).insert(latest).onConflict('installation_id').merge();
+      return id;
+    });
+    if (created !== undefined) return { kind: 'created', id: created };
     const existing = await this.db(TABLE).first('id', 'installation_id').where({ report_id: report.report_id });
     if (!existing) throw new Error(`report ${report.report_id} was neither inserted nor found`);
     const id = toNumber(existing.id);
@@ -80,11 +89,7 @@ export class StatisticsStore {
 
   /** Latest report of every installation seen since `sinceMs`. */
   private latestReports(sinceMs: number): Knex.QueryBuilder {
-    const ranked = this.db(TABLE)
-      .select('installation_id', 'active_users', 'app_version', 'platform', 'received_at')
-      .select(this.db.raw('row_number() over (partition by installation_id order by received_at desc, id desc) as recency'))
-      .where('received_at', '>=', sinceMs);
-    return this.db.from(ranked.as('ranked')).where('recency', 1);
+    return this.db(LATEST).where('received_at', '>=', sinceMs);
   }
 
   async activity(nowMs: number): Promise<ActivityTotals> {
@@ -122,7 +127,10 @@ export class StatisticsStore {
 
   /** Deletes reports received before `cutoffMs`; returns how many. */
   async prune(cutoffMs: number): Promise<number> {
-    return toNumber(await this.db(TABLE).where('received_at', '<', cutoffMs).delete());
+    return this.db.transaction(async (transaction) => {
+      await transaction(LATEST).where('received_at', '<', cutoffMs).delete();
+      return toNumber(await transaction(TABLE).where('received_at', '<', cutoffMs).delete());
+    });
   }
 
   async count(): Promise<number> {

@@ -1,10 +1,11 @@
 // Migrations are listed in code, not discovered on disk, so they run the same from the sources and from dist/.
 import type { Knex } from 'knex';
 import * as usageReports from './001_usage_reports.js';
+import * as latestReports from './002_latest_reports.js';
 
 export interface Migration { name: string; up: (db: Knex) => Promise<void>; down: (db: Knex) => Promise<void> }
 
-export const MIGRATIONS: readonly Migration[] = [usageReports];
+export const MIGRATIONS: readonly Migration[] = [usageReports, latestReports];
 
 export const MIGRATIONS_TABLE = 'headroom_migrations';
 
