@@ -72,15 +72,9 @@ export class StatisticsStore {
       reported_at: report.reported_at === undefined ? null : Date.parse(report.reported_at),
       received_at: receivedAtMs,
     };
-    const created = await this.db.transaction(async (transaction) => {
-      const inserted: Array<{ id: unknown }> = await transaction(TABLE).insert(row).onConflict('report_id').ignore().returning('id');
-      if (inserted.length !== 1) return undefined;
-      const id = toNumber(inserted[0]!.id);
-      const latest = { installation_id: row.installation_id, report_row_id: id, active_users: row.active_users, app_version: row.app_version, platform: row.platform, received_at: row.received_at };
-      await transaction(LATEST).insert(latest).onConflict('installation_id').merge();
-      return id;
-    });
-    if (created !== undefined) return { kind: 'created', id: created };
+    // A trigger (migration 002) updates latest_reports in the same statement.
+    const inserted: Array<{ id: unknown }> = await this.db(TABLE).insert(row).onConflict('report_id').ignore().returning('id');
+    if (inserted.length === 1) return { kind: 'created', id: toNumber(inserted[0]!.id) };
     const existing = await this.db(TABLE).first('id', 'installation_id').where({ report_id: report.report_id });
     if (!existing) throw new Error(`report ${report.report_id} was neither inserted nor found`);
     const id = toNumber(existing.id);
@@ -149,6 +143,7 @@ export class StatisticsStore {
       await this.db.transaction(async (transaction) => {
         await transaction(TABLE).insert(probe);
         await transaction(TABLE).where({ report_id: probe.report_id }).delete();
+        await transaction(LATEST).where({ installation_id: probe.installation_id }).delete();
       });
     } catch (error) {
       throw new Error(`writes fail: ${String((error as Error).message).split(' - ').pop()}`);
