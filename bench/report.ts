@@ -170,7 +170,7 @@ export function renderReport(results: Results): string {
   }
   const after = results.scrape_after_ingest;
   if (after) {
-    parts.push('', `/metrics of the ingest instance afterwards, with ${after.stored_reports} stored reports: p50 ${formatNumber(after.p50_ms)} ms, p99 ${formatNumber(after.p99_ms)} ms, ${formatNumber(after.cpu_seconds_per_1000_scrapes)} CPU s / 1000 scrapes (its statistics gauges read one row per installation from `latest_reports`).`);
+    parts.push('', `/metrics of the ingest instance afterwards, with ${after.stored_reports} stored reports: p50 ${formatNumber(after.p50_ms)} ms, p99 ${formatNumber(after.p99_ms)} ms, ${formatNumber(after.cpu_seconds_per_1000_scrapes)} CPU s / 1000 scrapes (its statistics gauges read one row per installation from latest_reports).`);
   }
   if (results.ingest_error) parts.push(`Not measured: ${results.ingest_error}`);
   return parts.join('\n');
