@@ -1,7 +1,8 @@
 // The Alertmanager configuration: routing by severity, inhibition between severities, receivers.
 // Pure: the site (mail relay, addresses, SMS gateway) is a parameter; secrets are only ever file paths.
 import { z } from 'zod';
-import { SEVERITIES, formatDuration, type Severity } from './rules.js';
+import { formatDuration } from '../exporter/src/duration.js';
+import { SEVERITIES, type Severity } from './rules.js';
 
 export interface AlertmanagerSite {
   smtpSmarthost: string;

@@ -1,5 +1,6 @@
 // The Prometheus rule groups (recording rules and alerts), built from the thresholds module.
 // Pure: returns plain objects; generate.ts serialises them.
+import { formatDuration } from '../exporter/src/duration.js';
 import { HEALTHCHECK, THRESHOLDS, comparisonOf, type Level } from '../exporter/src/thresholds.js';
 
 export type Severity = Exclude<Level, 'info'>;
@@ -44,7 +45,7 @@ export interface RuleOptions {
   job: string;
   /**
    * Base of the runbook links; each alert appends `#alertname` in lower case. By default the runbook's path in
-   * this repository; a site that hosts the repository sets HEADROOM_RUNBOOK_BASE_URL for `make generate`.
+   * this repository; a site that hosts it writes its own copy of the rules (the generator's --runbook-base-url).
    */
   runbookBaseUrl: string;
   /** Divides every `for` (the end-to-end test runs the same rules faster); 1 in the committed file. */
@@ -53,7 +54,7 @@ export interface RuleOptions {
 
 export const DEFAULT_RULE_OPTIONS: RuleOptions = {
   job: 'headroom',
-  runbookBaseUrl: process.env.HEADROOM_RUNBOOK_BASE_URL || 'alerting-rules/RUNBOOK.md',
+  runbookBaseUrl: 'alerting-rules/RUNBOOK.md',
   timeScale: 1,
 };
 
@@ -66,13 +67,6 @@ export interface AlertingRule {
   annotations: { summary: string; description: string; runbook_url: string };
 }
 export interface RuleGroup { name: string; interval?: string; rules: (RecordingRule | AlertingRule)[] }
-
-export function formatDuration(seconds: number): string {
-  if (seconds === 0) return '0s';
-  if (seconds % 3600 === 0) return `${seconds / 3600}h`;
-  if (seconds % 60 === 0) return `${seconds / 60}m`;
-  return `${seconds}s`;
-}
 
 /** The `for` field, scaled; a zero `for` is left out (fires at the first evaluation). */
 function forField(seconds: number, options: RuleOptions): { for?: string } {

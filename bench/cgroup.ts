@@ -3,7 +3,7 @@
 // default flags, so it watches it as it would watch its container; the sleeping children are moved into it.
 import { closeSync, mkdirSync, openSync, realpathSync, rmdirSync, writeFileSync, writeSync, existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { locateCgroup } from '../exporter/src/cgroup/resolve.js';
+import { locateCgroup } from '../exporter/src/kernel/cgroup.js';
 
 export interface BenchCgroup {
   /** The cgroup's directory in each distinct hierarchy. */

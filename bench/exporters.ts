@@ -2,7 +2,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { CLI, freePort, start, waitFor, type Started } from '../test/helpers/processes.js';
+import { CLI, freePort, start, waitFor, type Started } from '../scripts/processes.js';
 import { enterCgroupScript } from './cgroup.js';
 import type { ExporterName } from './report.js';
 

@@ -2,7 +2,7 @@
 // two), then the rows in headroom's SQLite file counted with knex: every 201 answer must be a stored row.
 import path from 'node:path';
 import knex from 'knex';
-import { REPO_ROOT, run } from '../test/helpers/processes.js';
+import { REPO_ROOT, run } from '../scripts/processes.js';
 import type { IngestRecord } from './report.js';
 import { parseWrkResult } from './wrk-result.js';
 

@@ -1,6 +1,6 @@
 // Pure arithmetic and parsing behind the benchmark's figures: percentiles, CPU ticks and RSS from /proc,
 // series in an exposition.
-import { parseProcessStat, USER_HZ } from '../exporter/src/collectors/process-stat.js';
+import { parseProcessStat, USER_HZ } from '../exporter/src/kernel/parse.js';
 
 /** Clock ticks per second of utime/stime in /proc/<pid>/stat. */
 export const CLOCK_TICKS_PER_SECOND = USER_HZ;

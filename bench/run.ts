@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { REPO_ROOT, start } from '../test/helpers/processes.js';
+import { REPO_ROOT, start } from '../scripts/processes.js';
 import { createBenchCgroup, type BenchCgroup } from './cgroup.js';
 import { spawnSleepers } from './children.js';
 import { startHeadroom, startIngestHeadroom, startNodeExporter, startProcessExporter, type RunningExporter } from './exporters.js';

@@ -11,19 +11,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs, parseEnv } from 'node:util';
 import { DEFAULT_TIER, TIERS, tierByName } from '../dist/exporter/src/thresholds.js';
-import { formatCpus, formatMemorySize } from '../dist/exporter/src/sizes.js';
+import { sizingVariables } from '../dist/exporter/src/recommend/envfile.js';
 
 export const SIZE_VARIABLES = ['MEMORY_LIMIT', 'CPU_LIMIT', 'MEMORY_RESERVATION', 'CPU_RESERVATION'];
-
-/** The four variables of a tier, in compose's syntax. */
-export function tierEnv(tier) {
-  return {
-    MEMORY_LIMIT: formatMemorySize(tier.memoryLimitBytes),
-    CPU_LIMIT: formatCpus(tier.cpuLimitCores),
-    MEMORY_RESERVATION: formatMemorySize(tier.memoryReservationBytes),
-    CPU_RESERVATION: formatCpus(tier.cpuReservationCores),
-  };
-}
 
 /**
  * Resolves each size variable by the precedence above.
@@ -32,7 +22,7 @@ export function tierEnv(tier) {
 export function resolveStackEnv({ size, environment, envFile }) {
   const tier = size ? tierByName(size) : DEFAULT_TIER;
   if (!tier) throw new Error(`SIZE must be one of ${TIERS.map((candidate) => candidate.name).join(', ')}, not ${JSON.stringify(size)}`);
-  const fromTier = tierEnv(tier);
+  const fromTier = sizingVariables(tier);
   /** @type {Record<string, string>} */
   const values = {};
   /** @type {Record<string, string>} */

@@ -7,11 +7,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { renderAlertmanager, renderRules } from '../alerting-rules/generate.js';
+import { renderAlertmanager, renderRules } from '../alerting-rules/files.js';
 import { ROUTE_TIMINGS } from '../alerting-rules/alertmanager.js';
 import { DEFAULT_RULE_OPTIONS } from '../alerting-rules/rules.js';
 import { createFixtureRoot, FIXTURE_PID, mountinfoLine, writeV2Cgroup, type FixtureRoot } from './helpers/cgroup-fixture.js';
-import { startExporter, waitFor, type RunningCli } from './helpers/processes.js';
+import { startExporter, waitFor, type RunningCli } from '../scripts/processes.js';
 import { prometheusAlerts, query, startPrometheus, type RunningPrometheus } from './helpers/prometheus.js';
 import {
   alertmanagerAlerts, silence, startAlertmanager, startSmtpSink, startWebhookSink,

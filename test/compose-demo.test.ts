@@ -12,7 +12,8 @@ import { DEFAULT_TIER, TIERS, levelOf, tierByName, type Tier } from '../exporter
 import { COMPOSE_DIR } from './helpers/compose-file.js';
 import { createLiveCgroup } from './helpers/live-cgroup.js';
 import { scrape, valueOf } from './helpers/metrics-text.js';
-import { REPO_ROOT, freePort, run, start, startExporter, waitFor, type Started } from './helpers/processes.js';
+import { sizingVariables } from '../exporter/src/recommend/envfile.js';
+import { REPO_ROOT, freePort, run, start, startExporter, waitFor, type Started } from '../scripts/processes.js';
 
 const DEMO = path.join(COMPOSE_DIR, 'demo/server.mjs');
 const STACK_ENV = path.join(COMPOSE_DIR, 'stack-env.mjs');
@@ -25,7 +26,6 @@ interface DemoModule {
   cgroupWorkingSet(procSelfCgroup: string, read: (file: string) => string | undefined): number | null;
 }
 interface StackEnvModule {
-  tierEnv(tier: Tier): Record<string, string>;
   resolveStackEnv(sources: { size?: string; environment: Record<string, string | undefined>; envFile: Record<string, string> }): { tier: string; values: Record<string, string>; origins: Record<string, string> };
 }
 const demoModule = await import(pathToFileURL(DEMO).href) as DemoModule;
@@ -89,7 +89,7 @@ test('make up sizes: environment > env file > SIZE > default tier, from the thre
     assert.is(parseCpus(resolved.values.CPU_RESERVATION!), tier.cpuReservationCores);
   }
   const none = stackEnv.resolveStackEnv({ environment: {}, envFile: {} });
-  assert.equal(none.values, stackEnv.tierEnv(DEFAULT_TIER));
+  assert.equal(none.values, sizingVariables(DEFAULT_TIER));
   const tuned = stackEnv.resolveStackEnv({ size: 'large', environment: { CPU_LIMIT: '3.0' }, envFile: { MEMORY_LIMIT: '1536M', CPU_LIMIT: '1.5' } });
   assert.equal(tuned.values, { MEMORY_LIMIT: '1536M', CPU_LIMIT: '3.0', MEMORY_RESERVATION: '1024M', CPU_RESERVATION: '1.0' });
   assert.equal(tuned.origins, { MEMORY_LIMIT: 'env file', CPU_LIMIT: 'environment', MEMORY_RESERVATION: 'SIZE=large', CPU_RESERVATION: 'SIZE=large' });
@@ -104,10 +104,10 @@ test('make up sizes: environment > env file > SIZE > default tier, from the thre
     const result = await run(process.execPath, [STACK_ENV, '--size=small', `--env-path=${envFile}`], { cwd: REPO_ROOT, env: environment });
     assert.is(result.code, 0, result.stderr);
     const small = tierByName('small')!;
-    assert.is(result.stdout, `MEMORY_LIMIT=1536M\nCPU_LIMIT=${stackEnv.tierEnv(small).CPU_LIMIT}\nMEMORY_RESERVATION=${stackEnv.tierEnv(small).MEMORY_RESERVATION}\nCPU_RESERVATION=${stackEnv.tierEnv(small).CPU_RESERVATION}\n`);
+    assert.is(result.stdout, `MEMORY_LIMIT=1536M\nCPU_LIMIT=${sizingVariables(small).CPU_LIMIT}\nMEMORY_RESERVATION=${sizingVariables(small).MEMORY_RESERVATION}\nCPU_RESERVATION=${sizingVariables(small).CPU_RESERVATION}\n`);
     assert.match(result.stderr, /MEMORY_LIMIT=1536M from .*\.env overrides SIZE=small/);
     const missing = await run(process.execPath, [STACK_ENV, `--env-path=${path.join(scratch, "absent")}`], { cwd: REPO_ROOT, env: environment });
-    assert.is(missing.stdout, Object.entries(stackEnv.tierEnv(DEFAULT_TIER)).map(([name, value]) => `${name}=${value}\n`).join(''));
+    assert.is(missing.stdout, Object.entries(sizingVariables(DEFAULT_TIER)).map(([name, value]) => `${name}=${value}\n`).join(''));
     const bad = await run(process.execPath, [STACK_ENV, '--size=huge'], { cwd: REPO_ROOT, env: environment });
     assert.is(bad.code, 2);
   } finally {
@@ -128,11 +128,11 @@ test('make up hands compose the resolved sizes and the env file; make down/ps/lo
     const large = tierByName('large')!;
     const up = await make(['up', 'SIZE=large', `ENV_FILE=${envFile}`]);
     assert.is(up.code, 0, up.stderr);
-    const largeEnv = stackEnv.tierEnv(large);
+    const largeEnv = sizingVariables(large);
     assert.match(up.stdout, `sizes ${largeEnv.MEMORY_LIMIT} 1.5 ${largeEnv.MEMORY_RESERVATION} ${largeEnv.CPU_RESERVATION}\n`);
     assert.match(up.stdout, `args -p headroom -f compose/docker-compose.yml --env-file ${envFile} up -d --build`);
     const plain = await make(['up', `ENV_FILE=${path.join(scratch, 'absent')}`, 'MEMORY_LIMIT=999M']);
-    assert.match(plain.stdout, `sizes 999M ${stackEnv.tierEnv(DEFAULT_TIER).CPU_LIMIT} `);
+    assert.match(plain.stdout, `sizes 999M ${sizingVariables(DEFAULT_TIER).CPU_LIMIT} `);
     assert.match(plain.stdout, 'args -p headroom -f compose/docker-compose.yml up -d --build');
     for (const target of ['down', 'ps', 'logs']) {
       const result = await make([target, `ENV_FILE=${envFile}`]);
@@ -198,7 +198,7 @@ test('the demo holds and frees memory in a child, burns and stops CPU, keeps SMS
 test('README levels: in a real cgroup of the small tier, the demo reaches warning, critical and an OOM kill', async () => {
   assert.is(process.getuid?.(), 0, 'creating cgroups needs root');
   const small = tierByName('small')!;
-  const sizes = stackEnv.tierEnv(small);
+  const sizes = sizingVariables(small);
   const cgroup = createLiveCgroup(`headroom-compose-demo-${process.pid}`, { memoryBytes: small.memoryLimitBytes, memoryReservationBytes: small.memoryReservationBytes, cpuCores: small.cpuLimitCores });
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;

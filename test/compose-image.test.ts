@@ -7,7 +7,7 @@ import path from 'node:path';
 import { DockerfileParser } from 'dockerfile-ast';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { REPO_ROOT, freePort, run, start, waitFor } from './helpers/processes.js';
+import { REPO_ROOT, freePort, run, start, waitFor } from '../scripts/processes.js';
 
 const dockerfile = DockerfileParser.parse(readFileSync(path.join(REPO_ROOT, 'Dockerfile'), 'utf8'));
 const instructions = dockerfile.getInstructions();

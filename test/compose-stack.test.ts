@@ -13,8 +13,8 @@ import * as assert from 'uvu/assert';
 import { parse, stringify } from 'yaml';
 import { DEFAULT_TIER } from '../exporter/src/thresholds.js';
 import { COMPOSE_DIR, flagValue, loadCompose, parseMount, serviceCommand } from './helpers/compose-file.js';
-import { instantQuery } from './helpers/prometheus-server.js';
-import { REPO_ROOT, freePort, start, startExporter, waitFor, type RunningCli, type Started } from './helpers/processes.js';
+import { query } from './helpers/prometheus.js';
+import { REPO_ROOT, freePort, start, startExporter, waitFor, type RunningCli, type Started } from '../scripts/processes.js';
 
 const compose = loadCompose();
 const services = compose.services;
@@ -161,13 +161,13 @@ test('the stack\'s Prometheus and Alertmanager configs load natively and Prometh
       return active.length > 0 && active.every((target) => target.health === 'up') ? active : undefined;
     }, 90_000, 500);
     assert.equal(targets.map((target) => target.labels.job).sort(), ['alertmanager', 'headroom', 'prometheus']);
-    const up = await instantQuery(prometheusUrl, 'up{job="headroom"}');
+    const up = await query(prometheusUrl, 'up{job="headroom"}');
     assert.is(up.length, 1);
-    assert.is(up[0]!.value[1], '1');
+    assert.is(up[0]!.value, 1);
     // The sizes compose declares reached the exporter, and its metrics are in Prometheus.
-    const declared = await instantQuery(prometheusUrl, 'headroom_declared_memory_limit_bytes{job="headroom"}');
-    assert.is(Number(declared[0]?.value[1]), DEFAULT_TIER.memoryLimitBytes);
-    const build = await instantQuery(prometheusUrl, 'headroom_build_info{job="headroom"}');
+    const declared = await query(prometheusUrl, 'headroom_declared_memory_limit_bytes{job="headroom"}');
+    assert.is(declared[0]?.value, DEFAULT_TIER.memoryLimitBytes);
+    const build = await query(prometheusUrl, 'headroom_build_info{job="headroom"}');
     assert.is(build.length, 1);
 
     // The alert rules of alerting-rules/ are loaded, and the Alertmanager is discovered.

@@ -6,13 +6,13 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parse, stringify } from 'yaml';
-import { freePort, REPO_ROOT, start, startExporter, waitFor, type RunningCli, type Started } from './helpers/processes.js';
-import { instantQuery, startPrometheus, type RunningPrometheus } from './helpers/prometheus-server.js';
+import { freePort, REPO_ROOT, start, startExporter, waitFor, type RunningCli, type Started } from '../scripts/processes.js';
+import { query, startPrometheus, type RunningPrometheus } from './helpers/prometheus.js';
 import { ALLOCATE_AND_SPIN, createLiveCgroup, type LiveCgroup } from './helpers/live-cgroup.js';
-import { panelQueries, substitute } from './dashboards-queries.js';
+import { panelQueries, substitute } from './helpers/dashboard-queries.js';
 import { PROVISIONED_DATASOURCE } from '../dashboards/src/common.js';
 import { TIERS } from '../exporter/src/thresholds.js';
-import { currentTierIndexExpr } from '../exporter/src/recommend/rules.js';
+import { currentTierIndexExpr } from '../alerting-rules/recommendation.js';
 
 const SMALL = TIERS[0]!;
 const ACTIVE_USERS = 7;
@@ -54,16 +54,16 @@ test.before(async () => {
   const alertFile = path.join(REPO_ROOT, 'alerting-rules/headroom.rules.yml');
   prometheus = await startPrometheus({
     ruleFiles: [rulesFile, alertFile],
-    config: `global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: headroom\n    static_configs:\n      - targets: ["${instance}"]\n`,
+    configYaml: `global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: headroom\n    static_configs:\n      - targets: ["${instance}"]\n`,
   });
   await waitFor('five scrapes of the exporter', async () => {
-    const samples = await instantQuery(prometheus!.url, 'count_over_time(headroom_build_info[1m])');
-    return Number(samples[0]?.value[1] ?? 0) >= 5;
+    const samples = await query(prometheus!.url, 'count_over_time(headroom_build_info[1m])');
+    return (samples[0]?.value ?? 0) >= 5;
   }, 60_000, 500);
 });
 
 test.after(async () => {
-  await prometheus?.close();
+  await prometheus?.stop();
   await exporter?.stop();
   await busy?.stop('SIGKILL');
   await cgroup?.remove();
@@ -89,7 +89,7 @@ test('every panel query returns data', async () => {
   // health alert fires after its `for` (90 s).
   await waitFor('every panel query to return data', async () => {
     await Promise.all([...empty].map(async (index) => {
-      if ((await instantQuery(prometheus!.url, queries[index]!.expr)).length > 0) empty.delete(index);
+      if ((await query(prometheus!.url, queries[index]!.expr)).length > 0) empty.delete(index);
     }));
     return empty.size === 0;
   }, 240_000, 1000).catch(() => undefined);
@@ -98,10 +98,10 @@ test('every panel query returns data', async () => {
 });
 
 test('the current tier panel shows small for a cgroup with the small tier\'s limits; active users are the reported ones', async () => {
-  const tier = await instantQuery(prometheus!.url, currentTierIndexExpr(`instance="${instance}"`));
-  assert.equal(tier.map((sample) => Number(sample.value[1])), [0]);
-  const users = await instantQuery(prometheus!.url, `headroom_statistics_active_users{instance="${instance}"}`);
-  assert.equal(users.map((sample) => Number(sample.value[1])), [ACTIVE_USERS]);
+  const tier = await query(prometheus!.url, currentTierIndexExpr(`instance="${instance}"`));
+  assert.equal(tier.map((sample) => sample.value), [0]);
+  const users = await query(prometheus!.url, `headroom_statistics_active_users{instance="${instance}"}`);
+  assert.equal(users.map((sample) => sample.value), [ACTIVE_USERS]);
 });
 
 test.run();

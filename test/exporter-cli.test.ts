@@ -1,7 +1,7 @@
 // The `headroom` command as a user meets it: flags, help, endpoints, lint of /metrics, SIGTERM.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { CLI, REPO_ROOT, run, startExporter } from './helpers/processes.js';
+import { CLI, REPO_ROOT, run, startExporter } from '../scripts/processes.js';
 import { parseExposition } from './helpers/metrics-text.js';
 
 const headroom = (args: string[], env: NodeJS.ProcessEnv = {}) => run(process.execPath, [CLI, ...args], { env: { ...process.env, ...env } });
@@ -9,7 +9,7 @@ const headroom = (args: string[], env: NodeJS.ProcessEnv = {}) => run(process.ex
 test('--help lists every flag with its default and exits 0', async () => {
   const { code, stdout } = await headroom(['--help']);
   assert.is(code, 0);
-  for (const flag of ['--web.listen-address', '--web.telemetry-path', '--web.config.file', '--path.procfs', '--path.sysfs', '--target.pid', '--declared.memory-limit', '[$MEMORY_LIMIT]']) {
+  for (const flag of ['--web.listen-address', '--web.telemetry-path', '--web.config.file', '--path.procfs', '--path.sysfs', '--target.pid', '[$HEADROOM_TARGET_PID]', '--data.dir', '[$HEADROOM_DATA_DIR]', '--declared.memory-limit', '[$MEMORY_LIMIT]']) {
     assert.ok(stdout.includes(flag), `help mentions ${flag}`);
   }
   assert.ok(stdout.includes('"127.0.0.1:9477"'), 'the default listen address');
@@ -33,6 +33,11 @@ test('bad flags and variables: one line naming them, exit 2', async () => {
     [[], { MEMORY_LIMIT: 'plenty' }, /environment variable MEMORY_LIMIT.*SIZE/],
     [[], { CPU_LIMIT: '-1' }, /CPU_LIMIT/],
     [['surprise'], {}, /unknown command "surprise"/],
+    // Names every JavaScript object inherits are not commands either.
+    [['constructor'], {}, /unknown command "constructor"/],
+    [['toString'], {}, /unknown command "toString"/],
+    [['__proto__'], {}, /unknown command "__proto__"/],
+    [[], { HEADROOM_LOG_LEVEL: 'loud' }, /environment variable HEADROOM_LOG_LEVEL/],
   ];
   for (const [args, env, pattern] of cases) {
     const { code, stderr, stdout } = await headroom(args, env);

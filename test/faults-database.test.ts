@@ -7,7 +7,7 @@ import knex from 'knex';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { SQLITE_FILE_NAME } from '../exporter/src/statistics/database.js';
-import { run, startExporter } from './helpers/processes.js';
+import { run, startExporter } from '../scripts/processes.js';
 
 const report = (id: string) => JSON.stringify({ report_id: `fault-${id}`, installation_id: 'install-faults', active_users: 2, app_version: '2.0.0', platform: 'linux', metrics: { uptime_seconds: 3600 } });
 

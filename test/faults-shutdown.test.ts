@@ -7,7 +7,7 @@ import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { SHUTDOWN_GRACE_MS } from '../exporter/src/serve.js';
-import { startExporter } from './helpers/processes.js';
+import { startExporter } from '../scripts/processes.js';
 
 /** Exit must come well before Docker's SIGKILL; the grace period plus start-up slack of the slowest machine. */
 const EXIT_BOUND_MS = SHUTDOWN_GRACE_MS + 5000;

@@ -8,7 +8,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { interpretTargetHealth, TARGET_CHECK_TIMEOUT_MS } from '../exporter/src/health-target.js';
 import { scrape, valueOf } from './helpers/metrics-text.js';
-import { freePort, startExporter, type RunningCli } from './helpers/processes.js';
+import { freePort, startExporter, type RunningCli } from '../scripts/processes.js';
 
 interface Health { status: string; checks: Record<string, { status: string; message: string; required: boolean; latency_ms: number; details?: Record<string, unknown> }> }
 

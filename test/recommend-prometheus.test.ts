@@ -7,10 +7,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseEnv } from 'node:util';
 import { parse, stringify } from 'yaml';
-import { CLI, REPO_ROOT, run, waitFor } from './helpers/processes.js';
-import { backfillOpenMetrics, instantQuery, startPrometheus, type RunningPrometheus } from './helpers/prometheus-server.js';
-import { historyOpenMetrics, SCENARIOS } from './recommend-history.js';
-import { recommendationRecords } from '../exporter/src/recommend/rules.js';
+import { CLI, REPO_ROOT, run, waitFor } from '../scripts/processes.js';
+import { backfillOpenMetrics, query, startPrometheus, type RunningPrometheus } from './helpers/prometheus.js';
+import { historyOpenMetrics, SCENARIOS } from './helpers/recommend-history.js';
+import { recommendationRecords } from '../alerting-rules/recommendation.js';
 
 interface JsonResult {
   usage: { instance: string; historySeconds: number; cpuP95Cores: number; memoryPeakBytes: number; oomKills: number; activeUsers: number | null; throttledPeriodsRatio: number | null };
@@ -43,11 +43,11 @@ test.before(async () => {
   for (const group of rules.groups) group.interval = '1s';
   const rulesFile = path.join(workDir, 'recommendation.rules.yml');
   writeFileSync(rulesFile, stringify(rules));
-  prometheus = await startPrometheus({ dataDir, ruleFiles: [rulesFile], config: 'global:\n  evaluation_interval: 1s\n' });
+  prometheus = await startPrometheus({ dataDir, ruleFiles: [rulesFile], configYaml: 'global:\n  evaluation_interval: 1s\n' });
 });
 
 test.after(async () => {
-  await prometheus?.close();
+  await prometheus?.stop();
   rmSync(workDir, { recursive: true, force: true });
 });
 
@@ -146,14 +146,14 @@ test('--write-env rewrites the four sizes in an existing env file and keeps ever
 test('the recording rules record the tier the CLI prints, for every service', async () => {
   const { tierIndex } = recommendationRecords();
   const recorded = await waitFor('the recommendation rules', async () => {
-    const samples = await instantQuery(prometheus!.url, tierIndex);
+    const samples = await query(prometheus!.url, tierIndex);
     return samples.length === SCENARIOS.length ? samples : undefined;
   }, 60_000, 500);
   for (const scenario of SCENARIOS) {
     const { recommendation } = await recommendJson(scenario.instance);
     const sample = recorded.find((entry) => entry.metric.instance === scenario.instance);
     assert.ok(sample, `no recorded tier for ${scenario.instance}`);
-    assert.is(Number(sample.value[1]), recommendation.tierIndex, scenario.instance);
+    assert.is(sample.value, recommendation.tierIndex, scenario.instance);
   }
 });
 

@@ -11,7 +11,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { SQLITE_FILE_NAME } from '../exporter/src/statistics/database.js';
 import { MAX_BODY_BYTES, usageReportSchema } from '../exporter/src/statistics/schema.js';
-import { startExporter, type RunningCli } from './helpers/processes.js';
+import { startExporter, type RunningCli } from '../scripts/processes.js';
 
 const MiB = 1024 ** 2;
 const FUZZ_REQUESTS = 10_000;

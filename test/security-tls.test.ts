@@ -6,7 +6,7 @@ import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import bcrypt from 'bcryptjs';
-import { CLI, freePort, run, start, waitFor } from './helpers/processes.js';
+import { CLI, freePort, run, start, waitFor } from '../scripts/processes.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'headroom-tls-'));
 const at = (name: string) => path.join(dir, name);

@@ -5,7 +5,7 @@
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { REPO_ROOT, run } from './helpers/processes.js';
+import { REPO_ROOT, run } from '../scripts/processes.js';
 
 interface SoakSummary {
   pass: boolean;

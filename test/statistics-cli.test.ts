@@ -6,7 +6,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { databaseLocation, openDatabase } from '../exporter/src/statistics/database.js';
 import { migrateToLatest, MIGRATIONS_TABLE } from '../exporter/src/statistics/migrations/index.js';
-import { CLI, run, startExporter } from './helpers/processes.js';
+import { CLI, run, startExporter } from '../scripts/processes.js';
 
 function tempDir(): string {
   return mkdtempSync(path.join(os.tmpdir(), 'headroom-statistics-cli-'));

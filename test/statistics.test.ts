@@ -18,7 +18,7 @@ import { MAX_BODY_BYTES, MAX_EXTRA_METRICS } from '../exporter/src/statistics/sc
 import { DAY_MS, HOUR_MS, StatisticsStore } from '../exporter/src/statistics/store.js';
 import { parseExposition, valueOf } from './helpers/metrics-text.js';
 import { startPostgres, type TempPostgres } from './helpers/postgres.js';
-import { freePort, waitFor } from './helpers/processes.js';
+import { freePort, waitFor } from '../scripts/processes.js';
 
 const silent = pino({ level: 'silent' });
 

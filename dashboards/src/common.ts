@@ -4,7 +4,7 @@ import {
   VariableRefresh, VariableSort, type DataSourceRef, type ValueMapping,
 } from '@grafana/grafana-foundation-sdk/dashboard';
 import { DataqueryBuilder, PromQueryFormat } from '@grafana/grafana-foundation-sdk/prometheus';
-import { THRESHOLDS, TIERS } from '../../exporter/src/thresholds.js';
+import { LEVELS, levelValue, THRESHOLDS, TIERS, type Level } from '../../exporter/src/thresholds.js';
 
 /** The provisioned Prometheus datasource (dashboards/provisioning/datasources/prometheus.yml). */
 export const PROVISIONED_DATASOURCE = { name: 'Prometheus', uid: 'headroom-prometheus' } as const;
@@ -59,14 +59,15 @@ export function targets(queries: Query[], kind: 'range' | 'instant' | 'table'): 
   });
 }
 
-/** Colors for percent of a limit: green, then yellow above warning, orange above critical, red at danger. */
+/** The color each level is shown in. */
+export const LEVEL_COLORS: Record<Level, string> = { info: 'green', warning: 'yellow', critical: 'orange', danger: 'red' };
+
+/** Colors for percent of a limit: each level's color from its threshold up. */
 export function levelThresholds() {
-  return new ThresholdsConfigBuilder().mode(ThresholdsMode.Absolute).steps([
-    { value: null, color: 'green' },
-    { value: THRESHOLDS.warning.percent, color: 'yellow' },
-    { value: THRESHOLDS.critical.percent, color: 'orange' },
-    { value: THRESHOLDS.danger.percent, color: 'red' },
-  ]);
+  return new ThresholdsConfigBuilder().mode(ThresholdsMode.Absolute).steps(LEVELS.map((level) => ({
+    value: level === 'info' ? null : THRESHOLDS[level].percent,
+    color: LEVEL_COLORS[level],
+  })));
 }
 
 /** Colors for the headroom left under a limit (100 - percent used): the same boundaries seen from the other side. */
@@ -91,16 +92,11 @@ export function tierMappings(): ValueMapping[] {
   return [{ type: MappingType.ValueToText, options }];
 }
 
+/** headroom_resource_level's values (thresholds.ts levelValue) as the levels' names and colors. */
 export function levelMappings(): ValueMapping[] {
-  return [{
-    type: MappingType.ValueToText,
-    options: {
-      '0': { text: 'info', color: 'green', index: 0 },
-      '1': { text: 'warning', color: 'yellow', index: 1 },
-      '2': { text: 'critical', color: 'orange', index: 2 },
-      '3': { text: 'danger', color: 'red', index: 3 },
-    },
-  }];
+  const options: Record<string, { text: string; color: string; index: number }> = {};
+  for (const level of LEVELS) options[String(levelValue(level))] = { text: level, color: LEVEL_COLORS[level], index: levelValue(level) };
+  return [{ type: MappingType.ValueToText, options }];
 }
 
 export function healthMappings(): ValueMapping[] {

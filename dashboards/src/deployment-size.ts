@@ -2,8 +2,9 @@
 import { DashboardBuilder, RowBuilder } from '@grafana/grafana-foundation-sdk/dashboard';
 import { formatCpus, formatMemorySize } from '../../exporter/src/sizes.js';
 import { THRESHOLDS, TIERS } from '../../exporter/src/thresholds.js';
-import { CPU_QUANTILE, promDuration } from '../../exporter/src/recommend/queries.js';
-import { currentTierIndexExpr, DEFAULT_WINDOW_SECONDS, recommendationRecords } from '../../exporter/src/recommend/rules.js';
+import { formatDuration } from '../../exporter/src/duration.js';
+import { CPU_QUANTILE, DEFAULT_WINDOW_SECONDS } from '../../exporter/src/recommend/queries.js';
+import { currentTierIndexExpr, recommendationRecords } from '../../alerting-rules/recommendation.js';
 import { DEFAULT_MARGIN, OOM_MEMORY_BUMP } from '../../exporter/src/recommend/decide.js';
 import { datasourceVariable, fixedThresholds, headroomThresholds, instanceVariable, levelThresholds, SELECTOR, tierMappings, windowVariable, type Query } from './common.js';
 import { bars, graph, single } from './panels.js';
@@ -11,7 +12,7 @@ import { bars, graph, single } from './panels.js';
 const S = SELECTOR;
 const records = recommendationRecords();
 const warning = THRESHOLDS.warning.percent;
-const recordedWindow = promDuration(DEFAULT_WINDOW_SECONDS);
+const recordedWindow = formatDuration(DEFAULT_WINDOW_SECONDS);
 const marginPercent = Math.round(DEFAULT_MARGIN * 100);
 
 const cpuRate = `rate(headroom_cpu_usage_seconds_total{${S}}[$__rate_interval])`;

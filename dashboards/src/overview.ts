@@ -124,7 +124,7 @@ export function overviewDashboard() {
       description: 'Processes and threads in the container\'s cgroup.',
       queries: [
         { expr: `headroom_processes{${S}}`, legend: 'processes {{instance}}' },
-        { expr: `headroom_threads{${S}}`, legend: 'threads {{instance}}' },
+        { expr: `headroom_processes_threads{${S}}`, legend: 'threads {{instance}}' },
       ],
     }))
     .withPanel(bars({

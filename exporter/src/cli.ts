@@ -11,6 +11,7 @@ import { recommendCommand } from './recommend/command.js';
 import pino from 'pino';
 
 const USAGE = `usage: headroom [flags]
+       headroom recommend [flags]   (see headroom recommend --help)
 
 Serves container resource metrics (/metrics), health (/health) and usage statistics (/statistics).`;
 
@@ -48,7 +49,8 @@ async function serve(argv: string[]): Promise<void> {
   process.once('SIGINT', () => shutdown('SIGINT'));
 }
 
-const [command, ...rest] = process.argv.slice(2);
-const commands: Record<string, (argv: string[]) => Promise<void>> = { recommend: recommendCommand };
-if (command !== undefined && command in commands) await commands[command]!(rest);
+const commands = new Map<string, (argv: string[]) => Promise<void>>([['recommend', recommendCommand]]);
+const [first, ...rest] = process.argv.slice(2);
+const command = first === undefined ? undefined : commands.get(first);
+if (command) await command(rest);
 else await serve(process.argv.slice(2));

@@ -1,12 +1,13 @@
-// The exporter's configuration: flags, their environment variables and defaults.
-import { absolutePath, durationSeconds, httpUrl, listenAddress, optionalPositiveInteger, positiveInteger, type FlagSpec } from './flags.js';
+// The exporter's configuration: flags and defaults. Each flag's environment variable follows flags.ts's
+// rule (--data.dir: HEADROOM_DATA_DIR); the declared sizes keep the seed's names (MEMORY_LIMIT, ...).
+import { parseDuration } from './duration.js';
+import { absolutePath, httpUrl, listenAddress, optionalPositiveInteger, positiveInteger, type FlagSpec } from './flags.js';
 import { parseCpus, parseMemorySize, formatMemorySize, formatCpus } from './sizes.js';
 import { DEFAULT_TIER } from './thresholds.js';
 
 export const DEFAULT_PORT = 9477;
 
 const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
-export type LogLevel = (typeof logLevels)[number];
 
 function oneOf<T extends string>(choices: readonly T[]) {
   return (raw: string): T | null => (choices.includes(raw as T) ? (raw as T) : null);
@@ -30,16 +31,16 @@ export const serveFlags = {
   webConfigFile: { name: 'web.config.file', default: '', form: 'FILE', help: 'Exporter-toolkit web configuration file (TLS, basic auth).', parse: optionalPath },
   procfs: { name: 'path.procfs', default: '/proc', form: '/PATH', help: 'procfs mount point.', parse: absolutePath },
   sysfs: { name: 'path.sysfs', default: '/sys', form: '/PATH', help: 'sysfs mount point (cgroup mounts under it are read through it).', parse: absolutePath },
-  targetPid: { name: 'target.pid', env: 'TARGET_PID', default: '', form: 'PID', help: 'Process whose cgroup is watched; none watches the exporter\'s own.', parse: optionalPositiveInteger },
-  targetCgroup: { name: 'target.cgroup', env: 'TARGET_CGROUP', default: '', form: '/CGROUP/PATH', help: 'Cgroup path (as in /proc/PID/cgroup) to watch instead of a process\'s.', parse: optionalCgroupPath },
-  targetHealthUrl: { name: 'target.health-url', env: 'TARGET_HEALTH_URL', default: '', form: 'http(s)://URL', help: 'Health URL of the watched application, shown under /health as "target".', parse: httpUrl },
-  dataDir: { name: 'data.dir', env: 'HEADROOM_DATA_DIR', default: './data', form: 'DIR', help: 'Directory of the SQLite statistics database.', parse: (raw: string) => (raw === '' ? null : raw) },
-  databaseUrl: { name: 'database.url', env: 'DATABASE_URL', default: '', form: 'postgres://USER:PASS@HOST:PORT/DB or sqlite:///PATH', help: 'Statistics database; none uses SQLite under --data.dir.', parse: optionalPath },
-  statisticsRetention: { name: 'statistics.retention', env: 'STATISTICS_RETENTION', default: '90d', form: 'DURATION (e.g. 90d)', help: 'Usage reports older than this are pruned.', parse: durationSeconds },
-  statisticsTokenFile: { name: 'statistics.token-file', env: 'STATISTICS_TOKEN_FILE', default: '', form: 'FILE', help: 'File whose first line is the bearer token POST /statistics requires; none requires no token.', parse: optionalPath },
-  statisticsRateLimit: { name: 'statistics.rate-limit', env: 'STATISTICS_RATE_LIMIT', default: '10', form: 'REQUESTS PER SECOND (0: none)', help: 'Writes (POST /statistics) accepted per second from one client address, with bursts of twice that.', parse: nonNegativeNumber },
-  processesTop: { name: 'collector.processes.top', default: '10', form: 'N', help: 'Process groups exported by name, by CPU; the rest are summed as "other".', parse: positiveInteger },
-  logLevel: { name: 'log.level', env: 'LOG_LEVEL', default: 'info', form: logLevels.join('|'), help: 'Log level.', parse: oneOf(logLevels) },
+  targetPid: { name: 'target.pid', default: '', form: 'PID', help: 'Process whose cgroup is watched; none watches the exporter\'s own.', parse: optionalPositiveInteger },
+  targetCgroup: { name: 'target.cgroup', default: '', form: '/CGROUP/PATH', help: 'Cgroup path (as in /proc/PID/cgroup) to watch instead of a process\'s.', parse: optionalCgroupPath },
+  targetHealthUrl: { name: 'target.health-url', default: '', form: 'http(s)://URL', help: 'Health URL of the watched application, shown under /health as "target".', parse: httpUrl },
+  dataDir: { name: 'data.dir', default: './data', form: 'DIR', help: 'Directory of the SQLite statistics database.', parse: (raw: string) => (raw === '' ? null : raw) },
+  databaseUrl: { name: 'database.url', default: '', form: 'postgres://USER:PASS@HOST:PORT/DB or sqlite:///PATH', help: 'Statistics database; none uses SQLite under --data.dir.', parse: optionalPath },
+  statisticsRetention: { name: 'statistics.retention', default: '90d', form: 'DURATION (e.g. 90d)', help: 'Usage reports older than this are pruned.', parse: parseDuration },
+  statisticsTokenFile: { name: 'statistics.token-file', default: '', form: 'FILE', help: 'File whose first line is the bearer token POST /statistics requires; none requires no token.', parse: optionalPath },
+  statisticsRateLimit: { name: 'statistics.rate-limit', default: '10', form: 'REQUESTS PER SECOND (0: none)', help: 'Writes (POST /statistics) accepted per second from one client address, with bursts of twice that.', parse: nonNegativeNumber },
+  processGroupTop: { name: 'collector.process_group.top', default: '10', form: 'N', help: 'Process groups exported by name, by CPU; the rest are summed as "other".', parse: positiveInteger },
+  logLevel: { name: 'log.level', default: 'info', form: logLevels.join('|'), help: 'Log level.', parse: oneOf(logLevels) },
   memoryLimit: { name: 'declared.memory-limit', env: 'MEMORY_LIMIT', default: formatMemorySize(DEFAULT_TIER.memoryLimitBytes), form: 'SIZE (e.g. 2048M)', help: 'Declared memory limit, as in compose.', parse: parseMemorySize },
   cpuLimit: { name: 'declared.cpu-limit', env: 'CPU_LIMIT', default: formatCpus(DEFAULT_TIER.cpuLimitCores), form: 'CPUS (e.g. 2.0)', help: 'Declared CPU limit, as in compose.', parse: parseCpus },
   memoryReservation: { name: 'declared.memory-reservation', env: 'MEMORY_RESERVATION', default: formatMemorySize(DEFAULT_TIER.memoryReservationBytes), form: 'SIZE (e.g. 512M)', help: 'Declared memory reservation, used where the cgroup has none.', parse: parseMemorySize },

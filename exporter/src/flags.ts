@@ -5,6 +5,7 @@ export class FlagError extends Error {}
 
 export interface FlagSpec<T> {
   name: string;
+  /** Only where a name predates the rule (the seed's MEMORY_LIMIT, ...); otherwise environmentVariable(name). */
   env?: string;
   default: string;
   form: string;
@@ -20,6 +21,15 @@ export interface ParsedCommandLine<Specs extends Record<string, FlagSpec<unknown
   help: boolean;
   version: boolean;
   positionals: string[];
+}
+
+/** The environment variable of a flag: HEADROOM_ and the name in capitals, `.` and `-` as `_` (--data.dir: HEADROOM_DATA_DIR). */
+export function environmentVariable(flagName: string): string {
+  return `HEADROOM_${flagName.toUpperCase().replace(/[.-]/g, '_')}`;
+}
+
+function envOf(spec: FlagSpec<unknown>): string {
+  return spec.env ?? environmentVariable(spec.name);
 }
 
 export function parseCommandLine<Specs extends Record<string, FlagSpec<unknown>>>(
@@ -53,11 +63,11 @@ export function parseCommandLine<Specs extends Record<string, FlagSpec<unknown>>
   const values: Record<string, unknown> = {};
   for (const [key, spec] of Object.entries(specs)) {
     const fromFlag = raw.get(key);
-    const fromEnv = spec.env !== undefined ? env[spec.env] : undefined;
+    const fromEnv = env[envOf(spec)];
     const text = fromFlag ?? (fromEnv !== undefined && fromEnv !== '' ? fromEnv : spec.default);
     const parsed = spec.parse(text);
     if (parsed === null) {
-      const source = fromFlag !== undefined ? `flag --${spec.name}` : fromEnv ? `environment variable ${spec.env}` : `default of --${spec.name}`;
+      const source = fromFlag !== undefined ? `flag --${spec.name}` : fromEnv ? `environment variable ${envOf(spec)}` : `default of --${spec.name}`;
       throw new FlagError(`invalid value ${JSON.stringify(text)} for ${source}: expected ${spec.form}`);
     }
     values[key] = parsed;
@@ -68,8 +78,7 @@ export function parseCommandLine<Specs extends Record<string, FlagSpec<unknown>>
 export function helpText<Specs extends Record<string, FlagSpec<unknown>>>(usage: string, specs: Specs): string {
   const lines = [usage, '', 'Flags:'];
   for (const spec of Object.values(specs)) {
-    const env = spec.env ? ` [$${spec.env}]` : '';
-    lines.push(`  --${spec.name}=${spec.form}${env}`);
+    lines.push(`  --${spec.name}=${spec.form} [$${envOf(spec)}]`);
     lines.push(`      ${spec.help} (default: ${spec.default === '' ? 'none' : JSON.stringify(spec.default)})`);
   }
   lines.push('  --help', '      Show this help and exit.', '  --version', '      Show the version and exit.');
@@ -86,16 +95,6 @@ export function positiveInteger(raw: string): number | null {
 
 export function optionalPositiveInteger(raw: string): number | null | undefined {
   return raw === '' ? undefined : positiveInteger(raw);
-}
-
-const DURATION_UNITS: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86400, w: 604800, y: 31536000 };
-
-/** Prometheus-style duration (`30s`, `5m`, `90d`, `1h30m`) in seconds. */
-export function durationSeconds(raw: string): number | null {
-  if (!/^(\d+(ms|s|m|h|d|w|y))+$/.test(raw)) return null;
-  let seconds = 0;
-  for (const [, amount, unit] of raw.matchAll(/(\d+)(ms|s|m|h|d|w|y)/g)) seconds += Number(amount) * DURATION_UNITS[unit!]!;
-  return seconds > 0 ? seconds : null;
 }
 
 export interface ListenAddress { host: string; port: number }

@@ -60,6 +60,17 @@ export async function evaluateHealth(checks: readonly HealthCheck[], scrape: Scr
   };
 }
 
+/** The watched cgroup, and where its CPU usage is read when that is not its own counter. */
+function cgroupDetails(scrape: ScrapeResult): Record<string, unknown> | undefined {
+  const location = scrape.location;
+  if (!location) return undefined;
+  const details: Record<string, unknown> = { cgroup: location.path, mode: location.mode };
+  if (location.cpuUsage === 'processes') {
+    details.cpu_usage = `summed from the processes of the cpu cgroup ${location.controllers.cpu?.path}: its cpuacct cgroup ${location.controllers.cpuacct?.path} (v1 controllers mounted apart) holds other processes`;
+  }
+  return details;
+}
+
 /** The collectors whose failure leaves headroom unable to do its job. */
 const ESSENTIAL_COLLECTORS = ['memory', 'cpu'];
 
@@ -68,11 +79,12 @@ export const collectorsCheck: HealthCheck = {
   required: true,
   timeoutMs: 1000,
   async run(scrape) {
+    const details = cgroupDetails(scrape);
     const failed = Object.entries(scrape.collectors).filter(([, outcome]) => !outcome.success);
-    if (failed.length === 0) return { status: 'ok', message: `${Object.keys(scrape.collectors).length} collectors succeeded` };
+    if (failed.length === 0) return { status: 'ok', message: `${Object.keys(scrape.collectors).length} collectors succeeded`, details };
     const message = failed.map(([name, outcome]) => `${name}: ${outcome.error ?? 'failed'}`).join('; ');
     const essential = failed.some(([name]) => ESSENTIAL_COLLECTORS.includes(name));
-    return { status: essential ? 'failing' : 'degraded', message };
+    return { status: essential ? 'failing' : 'degraded', message, details };
   },
 };
 

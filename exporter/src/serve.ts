@@ -5,16 +5,12 @@ import type { Express, NextFunction, Request, Response } from 'express';
 import pino, { type Logger } from 'pino';
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import type { ServeConfig } from './config.js';
-import type { Collector } from './collectors/collector.js';
-import { cpuCollector } from './collectors/cpu.js';
-import { memoryCollector } from './collectors/memory.js';
-import { oomCollector } from './collectors/oom.js';
-import { pressureCollector } from './collectors/pressure.js';
-import { processesCollector } from './collectors/processes.js';
-import { tasksCollector } from './collectors/tasks.js';
+import { instantiateCollector, type Collector } from './collectors/collector.js';
+import { COLLECTORS } from './collectors/index.js';
+import { publishDeclaredSizes } from './declared.js';
 import { collectorsCheck, createHealthMetrics, evaluateHealth, resourcesCheck, type HealthCheck } from './health.js';
 import { createApp, type Evaluation } from './http/app.js';
-import { createCollectorMetrics, createDeclaredMetrics } from './metrics.js';
+import { createScrapeMetrics } from './metrics.js';
 import { Scraper } from './scrape.js';
 import { VERSION } from './version.js';
 
@@ -41,22 +37,10 @@ export interface RunningExporter {
   close: () => Promise<void>;
 }
 
-export function createCollectors(config: ServeConfig, registry: Registry): { collectors: Collector[]; metrics: ReturnType<typeof createCollectorMetrics> } {
-  const metrics = createCollectorMetrics(registry);
-  const declared = createDeclaredMetrics(registry);
-  declared.memoryLimit.set(config.memoryLimit);
-  declared.cpuLimit.set(config.cpuLimit);
-  declared.memoryReservation.set(config.memoryReservation);
-  declared.cpuReservation.set(config.cpuReservation);
-  const collectors = [
-    memoryCollector(metrics, config.memoryReservation),
-    cpuCollector(metrics, config.cpuReservation),
-    oomCollector(metrics),
-    pressureCollector(metrics),
-    tasksCollector(metrics),
-    processesCollector(metrics, config.processesTop),
-  ];
-  return { collectors, metrics };
+export function createCollectors(config: ServeConfig, registry: Registry): Collector[] {
+  publishDeclaredSizes(registry, { memoryLimitBytes: config.memoryLimit, cpuLimitCores: config.cpuLimit, memoryReservationBytes: config.memoryReservation, cpuReservationCores: config.cpuReservation });
+  const options = { declaredMemoryReservationBytes: config.memoryReservation, declaredCpuReservationCores: config.cpuReservation, processGroupTop: config.processGroupTop };
+  return COLLECTORS.map((definition) => instantiateCollector(definition, registry, options));
 }
 
 export async function startExporter(config: ServeConfig, extensionFactories: readonly ExtensionFactory[] = [], log: Logger = pino({ level: config.logLevel })): Promise<RunningExporter> {
@@ -68,8 +52,8 @@ export async function startExporter(config: ServeConfig, extensionFactories: rea
   for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) registry.removeSingleMetric(name);
   new Gauge({ name: 'headroom_build_info', help: 'Build information; always 1.', labelNames: ['version', 'nodejs'], registers: [registry] }).set({ version: VERSION, nodejs: process.version }, 1);
 
-  const { collectors, metrics } = createCollectors(config, registry);
-  const scraper = new Scraper(collectors, metrics, { procfs: config.procfs, sysfs: config.sysfs, pid: config.targetPid, cgroupPath: config.targetCgroup }, log);
+  const collectors = createCollectors(config, registry);
+  const scraper = new Scraper(collectors, createScrapeMetrics(registry), { procfs: config.procfs, sysfs: config.sysfs, pid: config.targetPid, cgroupPath: config.targetCgroup }, log);
   const extensions: Extension[] = [];
   for (const factory of extensionFactories) extensions.push(await factory({ config, registry, log }));
   const checks: HealthCheck[] = [collectorsCheck, resourcesCheck, ...extensions.flatMap((extension) => extension.healthChecks ?? [])];

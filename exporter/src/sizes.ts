@@ -28,15 +28,3 @@ export function formatMemorySize(bytes: number): string {
 export function formatCpus(cores: number): string {
   return Number.isInteger(cores) ? cores.toFixed(1) : String(cores);
 }
-
-/** Human units for messages: `1.5 GiB`, `300 MiB`. */
-export function humanBytes(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes;
-  let unit = 0;
-  while (Math.abs(value) >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit += 1;
-  }
-  return `${Number(value.toFixed(value >= 100 || unit === 0 ? 0 : 1))} ${units[unit]}`;
-}

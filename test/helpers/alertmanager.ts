@@ -56,12 +56,6 @@ export async function alertmanagerAlerts(alertmanagerUrl: string, filter: string
   return await response.json() as AlertmanagerAlert[];
 }
 
-/** Posts alerts straight to Alertmanager (API v2), as Prometheus does. */
-export async function postAlerts(alertmanagerUrl: string, alerts: { labels: Record<string, string>; annotations?: Record<string, string>; startsAt?: string; endsAt?: string }[]): Promise<void> {
-  const response = await fetch(`${alertmanagerUrl}/api/v2/alerts`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(alerts) });
-  if (response.status !== 200) throw new Error(`posting alerts answered ${response.status}: ${await response.text()}`);
-}
-
 /** Creates a silence for an hour; returns its id. */
 export async function silence(alertmanagerUrl: string, matchers: { name: string; value: string; isRegex?: boolean }[], comment: string): Promise<string> {
   const now = Date.now();

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
-import { REPO_ROOT } from './processes.js';
+import { REPO_ROOT } from '../../scripts/processes.js';
 
 export const COMPOSE_DIR = path.join(REPO_ROOT, 'compose');
 export const COMPOSE_FILE = path.join(COMPOSE_DIR, 'docker-compose.yml');

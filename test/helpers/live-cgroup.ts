@@ -1,7 +1,7 @@
 // A real cgroup with real limits (root only), on cgroup v1, hybrid or v2 hosts.
 import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { parseMountinfo } from '../../exporter/src/cgroup/parse.js';
+import { parseMountinfo } from '../../exporter/src/kernel/parse.js';
 
 export interface LiveCgroupLimits { memoryBytes: number; memoryReservationBytes: number; cpuCores: number }
 
@@ -64,6 +64,26 @@ export function createLiveCgroup(name: string, limits: LiveCgroupLimits): LiveCg
     remove: () => removeDirs([dir]),
   };
 }
+
+/**
+ * A cgroup in the v1 `cpu` hierarchy alone, on a host where `cpu` and `cpuacct` are mounted apart (as on the
+ * machines here): a process moved in keeps its `cpuacct` cgroup, as with `cgexec -g cpu:NAME`.
+ */
+export function createCpuOnlyCgroup(name: string, cpuCores: number): { dir: string; addProcess(pid: number): void; remove(): Promise<void> } {
+  const mounts = parseMountinfo(readFileSync('/proc/self/mountinfo', 'utf8'));
+  const cpu = mounts.find((mount) => mount.fsType === 'cgroup' && mount.superOptions.includes('cpu'));
+  const cpuacct = mounts.find((mount) => mount.fsType === 'cgroup' && mount.superOptions.includes('cpuacct'));
+  if (!cpu || !cpuacct) throw new Error('this test needs cgroup v1 cpu and cpuacct controllers');
+  if (cpu.mountPoint === cpuacct.mountPoint) throw new Error(`cpu and cpuacct are mounted together at ${cpu.mountPoint}: this test needs them apart`);
+  const dir = path.join(cpu.mountPoint, name);
+  mkdirSync(dir, { recursive: true });
+  write(path.join(dir, 'cpu.cfs_period_us'), String(PERIOD_US));
+  write(path.join(dir, 'cpu.cfs_quota_us'), String(Math.round(cpuCores * PERIOD_US)));
+  return { dir, addProcess: (pid) => write(path.join(dir, 'cgroup.procs'), String(pid)), remove: () => removeDirs([dir]) };
+}
+
+/** A child Node process that spins on one core until killed. */
+export const SPIN = 'for (;;) {}';
 
 async function removeDirs(dirs: string[]): Promise<void> {
   for (const dir of dirs) {

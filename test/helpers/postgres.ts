@@ -4,7 +4,7 @@ import { chownSync, mkdtempSync, rmSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort, run } from './processes.js';
+import { freePort, run } from '../../scripts/processes.js';
 
 export const POSTGRES_BIN = '/usr/lib/postgresql/15/bin';
 const SYSTEM_USER = 'postgres';

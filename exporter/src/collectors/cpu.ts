@@ -1,88 +1,49 @@
-// CPU usage, limit, throttling and cpu_percent of the watched cgroup (v1 or v2), or of the host.
-import { parseV1CpuLimit, parseV2CpuMax, requireKey } from '../cgroup/parse.js';
-import { readFlatKeyed, readInteger, readParsed, readText, smallestLimitUpTheTree } from '../cgroup/files.js';
-import type { CgroupLocation } from '../cgroup/resolve.js';
-import { setCounter, type CollectorMetrics } from '../metrics.js';
-import type { Collector } from './collector.js';
-import { readHostCpu } from './host.js';
+// cpu: usage, limit, throttling and cpu_percent of the watched cgroup (v1 or v2), or of the host.
+import { readCpu } from '../kernel/cpu.js';
+import { setCounter } from '../metrics.js';
+import type { CollectorDefinition } from './collector.js';
 import { RateWindow } from './rate-window.js';
-import path from 'node:path';
 
 export const CPU_PERCENT_WINDOW_SECONDS = 60;
 
-export interface Throttling { periods: number; throttledPeriods: number; throttledSeconds: number }
+const wallClockSeconds = () => performance.timeOrigin / 1000 + performance.now() / 1000;
 
-export interface CpuReading {
-  usageSeconds: number;
-  /** null: no quota. */
-  limitCores: number | null;
-  /** undefined: the kernel keeps no CFS statistics for this cgroup. */
-  throttling?: Throttling;
-}
-
-export async function readCgroupCpu(location: CgroupLocation): Promise<CpuReading | undefined> {
-  const usage = location.controllers.cpuacct;
-  const quota = location.controllers.cpu;
-  if (!usage) return undefined;
-  let usageSeconds: number;
-  if (usage.version === 1) usageSeconds = (await readInteger(usage.dir, 'cpuacct.usage')) / 1e9;
-  else usageSeconds = requireKey(await readFlatKeyed(usage.dir, 'cpu.stat'), 'usage_usec', 'cpu.stat') / 1e6;
-  if (!quota) return { usageSeconds, limitCores: null };
-  let limitCores: number | null;
-  let throttling: Throttling | undefined;
-  const stat = await readFlatKeyed(quota.dir, 'cpu.stat');
-  if (quota.version === 1) {
-    limitCores = await smallestLimitUpTheTree(quota, async (at) => parseV1CpuLimit(await readText(path.join(at, 'cpu.cfs_quota_us')), await readText(path.join(at, 'cpu.cfs_period_us'))));
-    if (stat.has('nr_periods')) {
-      throttling = { periods: stat.get('nr_periods')!, throttledPeriods: requireKey(stat, 'nr_throttled', 'cpu.stat'), throttledSeconds: requireKey(stat, 'throttled_time', 'cpu.stat') / 1e9 };
-    }
-  } else {
-    limitCores = await smallestLimitUpTheTree(quota, (at) => readParsed(at, 'cpu.max', parseV2CpuMax));
-    if (stat.has('nr_periods')) {
-      throttling = { periods: stat.get('nr_periods')!, throttledPeriods: requireKey(stat, 'nr_throttled', 'cpu.stat'), throttledSeconds: requireKey(stat, 'throttled_usec', 'cpu.stat') / 1e6 };
-    }
-  }
-  return throttling ? { usageSeconds, limitCores, throttling } : { usageSeconds, limitCores };
-}
-
-export function cpuCollector(metrics: CollectorMetrics, declaredReservationCores: number, now: () => number = () => performance.timeOrigin / 1000 + performance.now() / 1000): Collector {
-  const window = new RateWindow(CPU_PERCENT_WINDOW_SECONDS);
-  let windowKey = '';
-  return {
-    name: 'cpu',
-    metrics: [metrics.cpuPercent, metrics.cpuUsage, metrics.cpuLimit, metrics.cpuReservation, metrics.cpuPeriods, metrics.cpuThrottledPeriods, metrics.cpuThrottledSeconds],
-    async collect(context) {
-      const location = await context.location();
-      const cgroupReading = await readCgroupCpu(location);
-      let reading: CpuReading;
-      let hostCpuCount: (() => Promise<number>);
-      if (cgroupReading) {
-        reading = cgroupReading;
-        hostCpuCount = async () => (await readHostCpu(context.procfs)).cpuCount;
-      } else {
-        const host = await readHostCpu(context.procfs);
-        reading = { usageSeconds: host.busySeconds, limitCores: null };
-        hostCpuCount = async () => host.cpuCount;
-      }
-      const limitCores = reading.limitCores ?? (await hostCpuCount());
-      const key = `${location.mode}:${location.controllers.cpuacct?.dir ?? ''}`;
+export const cpuCollector: CollectorDefinition = {
+  name: 'cpu',
+  description: 'CPU usage, limit and CFS throttling of the cgroup; cpu_percent of the limit.',
+  define(metric, options) {
+    const percent = metric.gauge('headroom_cpu_percent', `CPU used as a percent (0-100) of the effective CPU limit (of the host's CPUs where there is none), averaged over the last ${CPU_PERCENT_WINDOW_SECONDS} s of scrapes (since the first scrape until ${CPU_PERCENT_WINDOW_SECONDS} s have passed); independent of how many servers scrape.`);
+    const usage = metric.counter('headroom_cpu_usage_seconds_total', 'CPU time consumed by the cgroup (see headroom_cgroup_info\'s cpu_usage label for where it is read).');
+    const limit = metric.gauge('headroom_cpu_limit_cores', 'Effective CPU limit in cores (CFS quota / period, the smallest up the tree), or the host\'s CPU count where there is none.');
+    const reservation = metric.gauge('headroom_cpu_reservation_cores', 'CPU reservation in cores: the declared CPU_RESERVATION (no cgroup file carries it).');
+    const periods = metric.counter('headroom_cpu_cfs_periods_total', 'Elapsed CFS enforcement periods.');
+    const throttledPeriods = metric.counter('headroom_cpu_cfs_throttled_periods_total', 'CFS periods in which the cgroup was throttled.');
+    const throttledSeconds = metric.counter('headroom_cpu_cfs_throttled_seconds_total', 'Total time the cgroup was throttled.');
+    const limitEnforced = metric.gauge('headroom_cpu_limit_enforced', 'Whether a CFS quota applies (1) or the host\'s CPU count stands in for it (0).');
+    const now = options.now ?? wallClockSeconds;
+    const window = new RateWindow(CPU_PERCENT_WINDOW_SECONDS);
+    let windowKey = '';
+    return (context) => {
+      const location = context.location();
+      const figures = readCpu(location, context.procfs);
+      // Another cgroup, or another way of reading it, is another counter: start the window over.
+      const key = `${location.mode}:${location.controllers.cpuacct?.dir ?? ''}:${location.cpuUsage}`;
       if (key !== windowKey) { window.reset(); windowKey = key; }
-      const coresUsed = window.observe({ atSeconds: now(), value: reading.usageSeconds });
-      setCounter(metrics.cpuUsage, reading.usageSeconds);
-      metrics.cpuLimit.set(limitCores);
-      metrics.cpuReservation.set(declaredReservationCores);
-      metrics.limitEnforced.set({ resource: 'cpu' }, reading.limitCores !== null ? 1 : 0);
-      if (reading.throttling) {
-        setCounter(metrics.cpuPeriods, reading.throttling.periods);
-        setCounter(metrics.cpuThrottledPeriods, reading.throttling.throttledPeriods);
-        setCounter(metrics.cpuThrottledSeconds, reading.throttling.throttledSeconds);
+      const coresUsed = window.observe({ atSeconds: now(), value: figures.usageSeconds });
+      setCounter(usage, figures.usageSeconds);
+      limit.set(figures.effectiveLimitCores);
+      reservation.set(options.declaredCpuReservationCores);
+      limitEnforced.set(figures.limitEnforced ? 1 : 0);
+      if (figures.throttling) {
+        setCounter(periods, figures.throttling.periods);
+        setCounter(throttledPeriods, figures.throttling.throttledPeriods);
+        setCounter(throttledSeconds, figures.throttling.throttledSeconds);
       }
-      context.summary.cpuLimitCores = limitCores;
       if (coresUsed !== undefined) {
-        const percent = (coresUsed / limitCores) * 100;
-        metrics.cpuPercent.set(percent);
-        context.summary.cpuPercent = percent;
+        const value = (coresUsed / figures.effectiveLimitCores) * 100;
+        percent.set(value);
+        context.summary.cpuPercent = value;
       }
-    },
-  };
-}
+    };
+  },
+};

@@ -1,92 +1,32 @@
-// Memory usage, working set, limit and reservation of the watched cgroup (v1 or v2), or of the host.
-import { parseV1MemoryLimit, parseV2MemoryLimit, requireKey } from '../cgroup/parse.js';
-import { readFlatKeyed, readInteger, readParsed, smallestLimitUpTheTree } from '../cgroup/files.js';
-import type { Hierarchy } from '../cgroup/resolve.js';
-import type { CollectorMetrics } from '../metrics.js';
-import type { Collector } from './collector.js';
-import { readHostMemory } from './host.js';
+// memory: usage, working set, limit, reservation and memory_percent of the watched cgroup (v1 or v2), or of the host.
+import { readMemory } from '../kernel/memory.js';
+import type { CollectorDefinition } from './collector.js';
 
-export interface MemoryReading {
-  usageBytes: number;
-  workingSetBytes: number;
-  rssBytes: number;
-  cacheBytes: number;
-  /** null: no cgroup limit. */
-  limitBytes: number | null;
-  /** null: the cgroup carries none. */
-  reservationBytes: number | null;
-}
-
-export async function readCgroupMemory(hierarchy: Hierarchy): Promise<MemoryReading> {
-  const { dir, version } = hierarchy;
-  if (version === 1) {
-    const [usageBytes, stat, limitBytes, softLimit] = await Promise.all([
-      readInteger(dir, 'memory.usage_in_bytes'),
-      readFlatKeyed(dir, 'memory.stat'),
-      smallestLimitUpTheTree(hierarchy, (at) => readParsed(at, 'memory.limit_in_bytes', parseV1MemoryLimit)),
-      readParsed(dir, 'memory.soft_limit_in_bytes', parseV1MemoryLimit),
-    ]);
-    const inactiveFile = requireKey(stat, 'total_inactive_file', 'memory.stat');
-    return {
-      usageBytes,
-      workingSetBytes: Math.max(0, usageBytes - inactiveFile),
-      rssBytes: requireKey(stat, 'total_rss', 'memory.stat'),
-      cacheBytes: requireKey(stat, 'total_cache', 'memory.stat'),
-      limitBytes,
-      reservationBytes: softLimit,
+export const memoryCollector: CollectorDefinition = {
+  name: 'memory',
+  description: 'Memory usage, working set, limit and reservation of the cgroup; memory_percent of the limit.',
+  define(metric, options) {
+    const percent = metric.gauge('headroom_memory_percent', 'Working set as a percent (0-100) of the effective memory limit, or of host memory where there is none.');
+    const available = metric.gauge('headroom_memory_available_bytes', 'Effective memory limit minus working set; with no limit, the host\'s MemAvailable.');
+    const usage = metric.gauge('headroom_memory_usage_bytes', 'Memory charged to the cgroup, page cache included.');
+    const workingSet = metric.gauge('headroom_memory_working_set_bytes', 'Memory usage minus inactive file cache: what the kernel cannot reclaim easily.');
+    const rss = metric.gauge('headroom_memory_rss_bytes', 'Anonymous memory (RSS) of the cgroup.');
+    const cache = metric.gauge('headroom_memory_cache_bytes', 'Page cache of the cgroup.');
+    const limit = metric.gauge('headroom_memory_limit_bytes', 'Effective memory limit: the smallest on the way up the cgroup tree, or host memory where there is none.');
+    const reservation = metric.gauge('headroom_memory_reservation_bytes', 'Memory reservation: the cgroup\'s soft limit (v1) or memory.low (v2), else the declared MEMORY_RESERVATION.');
+    const limitEnforced = metric.gauge('headroom_memory_limit_enforced', 'Whether a cgroup memory limit applies (1) or host memory stands in for it (0).');
+    return (context) => {
+      const figures = readMemory(context.location(), context.procfs);
+      usage.set(figures.usageBytes);
+      workingSet.set(figures.workingSetBytes);
+      rss.set(figures.rssBytes);
+      cache.set(figures.cacheBytes);
+      limit.set(figures.effectiveLimitBytes);
+      reservation.set(figures.reservationBytes ?? options.declaredMemoryReservationBytes);
+      available.set(figures.availableBytes);
+      percent.set(figures.percent);
+      limitEnforced.set(figures.limitEnforced ? 1 : 0);
+      Object.assign(context.summary, { memoryPercent: figures.percent, memoryAvailableBytes: figures.availableBytes });
     };
-  }
-  const [usageBytes, stat, limitBytes, low] = await Promise.all([
-    readInteger(dir, 'memory.current'),
-    readFlatKeyed(dir, 'memory.stat'),
-    smallestLimitUpTheTree(hierarchy, (at) => readParsed(at, 'memory.max', parseV2MemoryLimit)),
-    readParsed(dir, 'memory.low', parseV2MemoryLimit),
-  ]);
-  const inactiveFile = requireKey(stat, 'inactive_file', 'memory.stat');
-  return {
-    usageBytes,
-    workingSetBytes: Math.max(0, usageBytes - inactiveFile),
-    rssBytes: requireKey(stat, 'anon', 'memory.stat'),
-    cacheBytes: requireKey(stat, 'file', 'memory.stat'),
-    limitBytes,
-    reservationBytes: low === null || low === 0 ? null : low,
-  };
-}
-
-export function memoryCollector(metrics: CollectorMetrics, declaredReservationBytes: number): Collector {
-  return {
-    name: 'memory',
-    metrics: [metrics.memoryPercent, metrics.memoryAvailable, metrics.memoryUsage, metrics.memoryWorkingSet, metrics.memoryRss, metrics.memoryCache, metrics.memoryLimit, metrics.memoryReservation],
-    async collect(context) {
-      const hierarchy = (await context.location()).controllers.memory;
-      let reading: MemoryReading;
-      let availableWithoutLimit: () => Promise<{ limitBytes: number; availableBytes: number }>;
-      if (hierarchy) {
-        reading = await readCgroupMemory(hierarchy);
-        availableWithoutLimit = async () => {
-          const host = await readHostMemory(context.procfs);
-          return { limitBytes: host.totalBytes, availableBytes: host.availableBytes };
-        };
-      } else {
-        const host = await readHostMemory(context.procfs);
-        const workingSetBytes = host.totalBytes - host.availableBytes;
-        reading = { usageBytes: host.totalBytes - host.freeBytes, workingSetBytes, rssBytes: host.anonBytes, cacheBytes: host.cacheBytes, limitBytes: null, reservationBytes: null };
-        availableWithoutLimit = async () => ({ limitBytes: host.totalBytes, availableBytes: host.availableBytes });
-      }
-      const { limitBytes, availableBytes } = reading.limitBytes !== null
-        ? { limitBytes: reading.limitBytes, availableBytes: Math.max(0, reading.limitBytes - reading.workingSetBytes) }
-        : await availableWithoutLimit();
-      const percent = (reading.workingSetBytes / limitBytes) * 100;
-      metrics.memoryUsage.set(reading.usageBytes);
-      metrics.memoryWorkingSet.set(reading.workingSetBytes);
-      metrics.memoryRss.set(reading.rssBytes);
-      metrics.memoryCache.set(reading.cacheBytes);
-      metrics.memoryLimit.set(limitBytes);
-      metrics.memoryReservation.set(reading.reservationBytes ?? declaredReservationBytes);
-      metrics.memoryAvailable.set(availableBytes);
-      metrics.memoryPercent.set(percent);
-      metrics.limitEnforced.set({ resource: 'memory' }, reading.limitBytes !== null ? 1 : 0);
-      Object.assign(context.summary, { memoryPercent: percent, memoryAvailableBytes: availableBytes, memoryWorkingSetBytes: reading.workingSetBytes, memoryLimitBytes: limitBytes });
-    },
-  };
-}
+  },
+};

@@ -1,25 +1,19 @@
-// Pressure stall information: the cgroup's own files on v2 (also the unified hierarchy of hybrid hosts),
-// else the host's /proc/pressure. No series where the kernel offers none.
-import path from 'node:path';
-import { readOptionalPressure } from '../cgroup/files.js';
-import { setCounter, type CollectorMetrics } from '../metrics.js';
-import type { Collector } from './collector.js';
+// pressure: pressure stall information of the cgroup (v2, also hybrid hosts' unified hierarchy) or of the host.
+import { readPressure } from '../kernel/pressure.js';
+import { setCounter } from '../metrics.js';
+import type { CollectorDefinition } from './collector.js';
 
-const RESOURCES = ['cpu', 'memory', 'io'] as const;
-
-export function pressureCollector(metrics: CollectorMetrics): Collector {
-  return {
-    name: 'pressure',
-    metrics: [metrics.pressureWaiting, metrics.pressureStalled],
-    async collect(context) {
-      const unified = (await context.location()).unified;
-      for (const resource of RESOURCES) {
-        const file = unified ? path.join(unified.dir, `${resource}.pressure`) : path.join(context.procfs, 'pressure', resource);
-        const pressure = await readOptionalPressure(file);
-        if (!pressure) continue;
-        setCounter(metrics.pressureWaiting, pressure.someTotalMicroseconds / 1e6, { resource });
-        if (pressure.fullTotalMicroseconds !== undefined) setCounter(metrics.pressureStalled, pressure.fullTotalMicroseconds / 1e6, { resource });
+export const pressureCollector: CollectorDefinition = {
+  name: 'pressure',
+  description: 'Pressure stall information (PSI) of the cgroup, or of the host; no series where the kernel offers none.',
+  define(metric) {
+    const waiting = metric.counter('headroom_pressure_waiting_seconds_total', 'Time some tasks were stalled waiting for the resource (PSI "some").', ['resource']);
+    const stalled = metric.counter('headroom_pressure_stalled_seconds_total', 'Time all non-idle tasks were stalled on the resource (PSI "full").', ['resource']);
+    return (context) => {
+      for (const [resource, pressure] of readPressure(context.location(), context.procfs)) {
+        setCounter(waiting, pressure.someTotalMicroseconds / 1e6, { resource });
+        if (pressure.fullTotalMicroseconds !== undefined) setCounter(stalled, pressure.fullTotalMicroseconds / 1e6, { resource });
       }
-    },
-  };
-}
+    };
+  },
+};

@@ -1,7 +1,8 @@
 // Reads the recommender's usage figures for each instance from Prometheus.
 import type { Usage } from './decide.js';
 import type { PrometheusClient, Sample } from './prometheus.js';
-import { instanceSelector, promDuration, usageQueries } from './queries.js';
+import { formatDuration } from '../duration.js';
+import { instanceSelector, usageQueries } from './queries.js';
 
 export class NoDataError extends Error {}
 
@@ -16,7 +17,7 @@ function killCount(increase: number): number {
 
 /** Usage of every instance with data in the window (or of `instance` alone), evaluated at `time` (default: now). */
 export async function collectUsage(client: PrometheusClient, windowSeconds: number, instance?: string, time?: number): Promise<Usage[]> {
-  const queries = usageQueries(instanceSelector(instance), promDuration(windowSeconds));
+  const queries = usageQueries(instanceSelector(instance), formatDuration(windowSeconds));
   const names = Object.keys(queries) as (keyof typeof queries)[];
   const evaluationTime = time ?? Date.now() / 1000;
   const results = await Promise.all(names.map(async (name) => [name, byInstance(await client.query(queries[name], evaluationTime))] as const));
@@ -24,7 +25,7 @@ export async function collectUsage(client: PrometheusClient, windowSeconds: numb
 
   const instances = [...values.memoryPeakBytes.keys()].filter((key) => values.cpuP95Cores.has(key)).sort();
   if (instances.length === 0) {
-    throw new NoDataError(`no headroom CPU and memory history${instance ? ` for instance ${JSON.stringify(instance)}` : ''} in the last ${promDuration(windowSeconds)}`);
+    throw new NoDataError(`no headroom CPU and memory history${instance ? ` for instance ${JSON.stringify(instance)}` : ''} in the last ${formatDuration(windowSeconds)}`);
   }
   const finite = (value: number | undefined): number | null => (value === undefined || !Number.isFinite(value) ? null : value);
   return instances.map((key) => ({

@@ -1,13 +1,13 @@
 // `headroom recommend`: reads a window of history from Prometheus and prints the deployment size it needs.
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { durationSeconds, FlagError, helpText, httpUrl, parseCommandLine, text, type FlagSpec } from '../flags.js';
+import { FlagError, helpText, httpUrl, parseCommandLine, text, type FlagSpec } from '../flags.js';
 import { DEFAULT_MARGIN, recommend } from './decide.js';
 import { NoDataError, collectUsage } from './collect.js';
 import { PrometheusError, prometheusClient } from './prometheus.js';
+import { DEFAULT_WINDOW_SECONDS } from './queries.js';
 import { renderJson, renderText } from './report.js';
 import { sizingVariables, updateEnvText } from './envfile.js';
-import { promDuration } from './queries.js';
-import { DEFAULT_WINDOW_SECONDS } from './rules.js';
+import { formatDuration, parseDuration } from '../duration.js';
 
 const USAGE = `usage: headroom recommend [flags]
 
@@ -20,7 +20,7 @@ function margin(raw: string): number | null {
 
 export const recommendFlags = {
   prometheusUrl: { name: 'prometheus.url', env: 'PROMETHEUS_URL', default: 'http://127.0.0.1:9090', form: 'http(s)://HOST:PORT', help: 'Prometheus server that scrapes headroom.', parse: (raw: string) => httpUrl(raw) ?? null },
-  window: { name: 'window', default: promDuration(DEFAULT_WINDOW_SECONDS), form: 'DURATION (e.g. 7d)', help: 'History to read.', parse: durationSeconds },
+  window: { name: 'window', default: formatDuration(DEFAULT_WINDOW_SECONDS), form: 'DURATION (e.g. 7d)', help: 'History to read.', parse: parseDuration },
   instance: { name: 'instance', default: '', form: 'HOST:PORT', help: 'The `instance` label to size; none sizes every instance with data.', parse: text },
   format: { name: 'format', default: 'text', form: 'text|json', help: 'Output format.', parse: (raw: string) => (raw === 'text' || raw === 'json' ? raw : null) },
   writeEnv: { name: 'write-env', default: '', form: 'FILE', help: 'Compose env file to write MEMORY_LIMIT, CPU_LIMIT, MEMORY_RESERVATION, CPU_RESERVATION into (other lines are kept).', parse: text },

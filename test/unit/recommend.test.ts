@@ -1,0 +1,100 @@
+// The recommender's pure parts: the tier decision, custom sizes, confidence, the env file rewrite, the PromQL it emits.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { parser } from '@prometheus-io/lezer-promql';
+import { customSizing, recommend, type Usage } from '../../exporter/src/recommend/decide.js';
+import { updateEnvText } from '../../exporter/src/recommend/envfile.js';
+import { usageQueries } from '../../exporter/src/recommend/queries.js';
+import { currentTierIndexExpr, recommendationRuleGroup, tierIndexExpr } from '../../alerting-rules/recommendation.js';
+import { MIB, THRESHOLDS, TIERS } from '../../exporter/src/thresholds.js';
+
+const WEEK = 7 * 86400;
+
+function usage(overrides: Partial<Usage>): Usage {
+  return {
+    instance: 'app:9477', windowSeconds: WEEK, historySeconds: WEEK, cpuP95Cores: 0.1, cpuPeakCores: 0.2, memoryPeakBytes: 200 * MIB,
+    oomKills: 0, throttledSeconds: 0, throttledPeriodsRatio: 0, activeUsers: null, cpuLimitCores: 2, memoryLimitBytes: 2048 * MIB, ...overrides,
+  };
+}
+
+function hasErrors(expr: string): boolean {
+  let error = false;
+  parser.parse(expr).iterate({ enter(node) { if (node.type.isError) error = true; } });
+  return error;
+}
+
+test('the smallest tier whose limits keep the needs at or under the warning threshold', () => {
+  const warning = THRESHOLDS.warning.percent / 100;
+  // Exactly at the warning threshold still fits (warning is strictly above); a little more does not.
+  const atWarning = TIERS[0]!.cpuLimitCores * warning / 1.15;
+  assert.is(recommend(usage({ cpuP95Cores: atWarning * 0.999 })).size, 'small');
+  assert.is(recommend(usage({ cpuP95Cores: atWarning * 1.01 })).size, 'medium');
+  assert.is(recommend(usage({ memoryPeakBytes: 2500 * MIB })).size, 'large');
+  const none = recommend(usage({ cpuP95Cores: 4 }));
+  assert.is(none.size, 'custom');
+  assert.is(none.tierIndex, TIERS.length);
+});
+
+test('the margin is a flag: without it a tighter tier fits', () => {
+  const busy = usage({ cpuP95Cores: 0.75 });
+  assert.is(recommend(busy).size, 'medium');
+  assert.is(recommend(busy, 0).size, 'small');
+});
+
+test('an OOM kill bumps the memory need x1.2', () => {
+  const leaking = usage({ memoryPeakBytes: 1400 * MIB });
+  assert.is(recommend(leaking).size, 'medium');
+  const killed = recommend({ ...leaking, oomKills: 2 });
+  assert.is(killed.size, 'large');
+  assert.is(killed.memoryNeedBytes, 1400 * MIB * 1.15 * 1.2);
+});
+
+test('custom sizes keep the need at the warning threshold, rounded up, never under the largest tier', () => {
+  const sizing = customSizing(4.6, 4200 * MIB);
+  assert.is(sizing.cpuLimitCores, 6);
+  assert.is(sizing.memoryLimitBytes, 5376 * MIB);
+  assert.is(sizing.cpuReservationCores, 1.5);
+  assert.is(sizing.memoryReservationBytes, 1344 * MIB);
+  const cpuOnly = customSizing(4.6, 100 * MIB);
+  assert.is(cpuOnly.memoryLimitBytes, TIERS[TIERS.length - 1]!.memoryLimitBytes);
+});
+
+test('confidence is low under a day of history, or under the whole window when it is shorter', () => {
+  assert.is(recommend(usage({ historySeconds: 6 * 3600 })).confidence, 'low');
+  assert.is(recommend(usage({ historySeconds: 30 * 3600 })).confidence, 'ok');
+  assert.ok(recommend(usage({ historySeconds: 30 * 3600 })).notes.some((note) => note.includes('history covers 1.3 d')));
+  assert.is(recommend(usage({ windowSeconds: 3600, historySeconds: 3000 })).confidence, 'low');
+  assert.is(recommend(usage({ windowSeconds: 3600, historySeconds: 3600 })).confidence, 'ok');
+});
+
+test('the current size comes from the limits; users are compared with the seed\'s ranges', () => {
+  assert.is(recommend(usage({})).currentSize, 'medium');
+  assert.is(recommend(usage({ cpuLimitCores: 3 })).currentSize, 'custom');
+  assert.is(recommend(usage({ cpuLimitCores: null })).currentSize, null);
+  assert.is(recommend(usage({ activeUsers: 0 })).usersSize, null);
+  const many = recommend(usage({ activeUsers: 40 }));
+  assert.is(many.usersSize, 'large');
+  assert.ok(many.notes.some((note) => note.includes('40 active users fall in the large range')));
+});
+
+test('the env file: values replaced in place with their comments, other lines kept, missing ones appended', () => {
+  const before = '# stack\nexport MEMORY_LIMIT=2048M # by hand\nCPU_LIMIT = 2.0\n#CPU_RESERVATION=9\nOTHER="a # b"\n';
+  const after = updateEnvText(before, { MEMORY_LIMIT: '1024M', CPU_LIMIT: '1.0', CPU_RESERVATION: '0.25' });
+  assert.is(after, '# stack\nexport MEMORY_LIMIT=1024M # by hand\nCPU_LIMIT = 1.0\n#CPU_RESERVATION=9\nOTHER="a # b"\nCPU_RESERVATION=0.25\n');
+  assert.is(updateEnvText('', { CPU_LIMIT: '1.0' }), 'CPU_LIMIT=1.0\n');
+  assert.is(updateEnvText('A=1\r\nCPU_LIMIT=2.0', { CPU_LIMIT: '4.0' }), 'A=1\r\nCPU_LIMIT=4.0\r\n');
+});
+
+test('every expression the recommender and its rules send parses', () => {
+  const expressions = [
+    ...Object.values(usageQueries('instance="app:9477"', '7d')),
+    ...Object.values(usageQueries('', '14d')),
+    ...recommendationRuleGroup().rules.map((rule) => rule.expr),
+    tierIndexExpr('a', 'b'),
+    currentTierIndexExpr('instance="x"'),
+  ];
+  for (const expr of expressions) assert.not.ok(hasErrors(expr), expr);
+  assert.ok(hasErrors('quantile_over_time(0.95, rate(x[5m])[7d:1m]'));
+});
+
+test.run();
