@@ -1,4 +1,7 @@
 // The `headroom` command as a user meets it: flags, help, endpoints, lint of /metrics, SIGTERM.
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { CLI, REPO_ROOT, run, startExporter } from '../scripts/processes.js';
@@ -97,6 +100,54 @@ test('promtool check metrics finds nothing wrong with a live /metrics', async ()
     if (problems.length === 0 && lint.output.trim() === '') assert.is(lint.code, 0);
   } finally {
     await exporter.stop();
+  }
+});
+
+/** Whether a process has sqlite3's native addon mapped: the mark of the database code being loaded. */
+function loadsSqlite(pid: number): boolean {
+  return readFileSync(`/proc/${pid}/maps`, 'utf8').includes('node_sqlite3.node');
+}
+
+test('collectors switch off with --no-collector.NAME, --collector.NAME=false or HEADROOM_COLLECTOR_NAME=false', async () => {
+  const exporter = await startExporter(['--no-collector.process_group', '--collector.pressure=false', '--statistics.enabled=false'], { HEADROOM_COLLECTOR_PROCESSES: 'false' });
+  try {
+    const samples = parseExposition(await (await fetch(`${exporter.url}/metrics`)).text());
+    const collectors = samples.filter((sample) => sample.name === 'headroom_scrape_collector_success').map((sample) => sample.labels.collector).sort();
+    assert.equal(collectors, ['cpu', 'memory', 'memory_oom']);
+    assert.equal(samples.filter((sample) => /^headroom_(process_group|pressure|processes)/.test(sample.name)).map((sample) => sample.name), []);
+    assert.ok(samples.some((sample) => sample.name === 'headroom_memory_percent'), 'the rest still publish');
+  } finally {
+    await exporter.stop();
+  }
+  for (const [args, pattern] of [[['--no-collector.cpu=false'], /--no-collector\.cpu takes no value/], [['--no-collector.nothing'], /unknown flag --no-collector\.nothing/], [['--collector.cpu=maybe'], /--collector\.cpu/]] as const) {
+    const { code, stderr } = await headroom([...args]);
+    assert.is(code, 2, args.join(' '));
+    assert.match(stderr, pattern);
+  }
+});
+
+test('--statistics.enabled=false: no statistics routes, no database sub-status, no database code loaded', async () => {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'headroom-off-'));
+  const on = await startExporter([`--data.dir=${dataDir}/on`]);
+  try {
+    assert.ok(loadsSqlite(on.child.pid!), 'with statistics on, sqlite3 is loaded (the check below can fail)');
+  } finally {
+    await on.stop();
+  }
+  const off = await startExporter([`--data.dir=${dataDir}/off`, '--statistics.enabled=false']);
+  try {
+    assert.not.ok(loadsSqlite(off.child.pid!), 'sqlite3 is not loaded');
+    assert.not.ok(existsSync(`${dataDir}/off`), 'no data directory made');
+    const health = await (await fetch(`${off.url}/health`)).json() as { checks: Record<string, unknown> };
+    assert.equal(Object.keys(health.checks).sort(), ['collectors', 'resources']);
+    const post = await fetch(`${off.url}/statistics`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    assert.is(post.status, 404);
+    assert.not.match(await (await fetch(`${off.url}/`)).text(), '/statistics');
+    const names = parseExposition(await (await fetch(`${off.url}/metrics`)).text()).map((sample) => sample.name);
+    assert.not.ok(names.some((name) => name.startsWith('headroom_statistics_')), 'no statistics metrics');
+  } finally {
+    await off.stop();
+    rmSync(dataDir, { recursive: true, force: true });
   }
 });
 

@@ -7,8 +7,7 @@ import sqlite3 from 'sqlite3';
 import pino from 'pino';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { serveFlags, type ServeConfig } from '../exporter/src/config.js';
-import { parseCommandLine } from '../exporter/src/flags.js';
+import { parseServeCommandLine, type ServeConfig } from '../exporter/src/config.js';
 import { startExporter, type RunningExporter } from '../exporter/src/serve.js';
 import { databaseLocation, openDatabase } from '../exporter/src/statistics/database.js';
 import { DATABASE_CHECK_TIMEOUT_MS, statisticsExtension } from '../exporter/src/statistics/extension.js';
@@ -114,7 +113,7 @@ async function openStore(url: string): Promise<StatisticsStore> {
 }
 
 function serveConfig(port: number, databaseUrl: string, extra: string[] = []): ServeConfig {
-  return parseCommandLine(serveFlags, [`--web.listen-address=127.0.0.1:${port}`, `--database.url=${databaseUrl}`, '--log.level=silent', ...extra], {}).values as ServeConfig;
+  return parseServeCommandLine([`--web.listen-address=127.0.0.1:${port}`, `--database.url=${databaseUrl}`, '--log.level=silent', ...extra], {}).config;
 }
 
 async function startServing(databaseUrl: string, extra: string[] = []): Promise<{ exporter: RunningExporter; url: string }> {

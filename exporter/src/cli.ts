@@ -1,13 +1,11 @@
 #!/usr/bin/env node
 // The `headroom` command: serve the exporter (default) or run a subcommand.
-import { FlagError, helpText, parseCommandLine } from './flags.js';
-import { serveFlags, type ServeConfig } from './config.js';
-import { startExporter } from './serve.js';
+import { FlagError } from './flags.js';
+import { parseServeCommandLine, serveHelp } from './config.js';
+import { startExporter, type ExtensionFactory } from './serve.js';
 import { securityExtension } from './security/extension.js';
-import { statisticsExtension } from './statistics/extension.js';
 import { targetHealthExtension } from './health-target.js';
 import { VERSION } from './version.js';
-import { recommendCommand } from './recommend/command.js';
 import pino from 'pino';
 
 const USAGE = `usage: headroom [flags]
@@ -23,19 +21,22 @@ function fail(message: string): never {
 async function serve(argv: string[]): Promise<void> {
   let parsed;
   try {
-    parsed = parseCommandLine(serveFlags, argv, process.env);
+    parsed = parseServeCommandLine(argv, process.env);
   } catch (error) {
     if (error instanceof FlagError) fail(error.message);
     throw error;
   }
-  if (parsed.help) { process.stdout.write(`${helpText(USAGE, serveFlags)}\n`); return; }
+  if (parsed.help) { process.stdout.write(`${serveHelp(USAGE)}\n`); return; }
   if (parsed.version) { process.stdout.write(`headroom ${VERSION}\n`); return; }
   if (parsed.positionals.length > 0) fail(`unknown command ${JSON.stringify(parsed.positionals[0])} (see --help)`);
-  const config = parsed.values as ServeConfig;
+  const { config } = parsed;
   const log = pino({ level: config.logLevel });
   let exporter;
   try {
-    exporter = await startExporter(config, [securityExtension, statisticsExtension, targetHealthExtension], log);
+    // The statistics store (knex, a database driver, zod) is loaded only when it is on.
+    const extensions: ExtensionFactory[] = [securityExtension, targetHealthExtension];
+    if (config.statisticsEnabled) extensions.splice(1, 0, (await import('./statistics/extension.js')).statisticsExtension);
+    exporter = await startExporter(config, extensions, log);
   } catch (error) {
     if (error instanceof FlagError) fail(error.message);
     log.fatal({ err: (error as Error).message }, 'cannot start');
@@ -49,7 +50,10 @@ async function serve(argv: string[]): Promise<void> {
   process.once('SIGINT', () => shutdown('SIGINT'));
 }
 
-const commands = new Map<string, (argv: string[]) => Promise<void>>([['recommend', recommendCommand]]);
+// Subcommands load their modules only when run.
+const commands = new Map<string, (argv: string[]) => Promise<void>>([
+  ['recommend', async (argv) => (await import('./recommend/command.js')).recommendCommand(argv)],
+]);
 const [first, ...rest] = process.argv.slice(2);
 const command = first === undefined ? undefined : commands.get(first);
 if (command) await command(rest);

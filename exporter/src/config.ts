@@ -1,7 +1,8 @@
 // The exporter's configuration: flags and defaults. Each flag's environment variable follows flags.ts's
 // rule (--data.dir: HEADROOM_DATA_DIR); the declared sizes keep the seed's names (MEMORY_LIMIT, ...).
 import { parseDuration } from './duration.js';
-import { absolutePath, httpUrl, listenAddress, optionalPositiveInteger, positiveInteger, type FlagSpec } from './flags.js';
+import { COLLECTORS } from './collectors/index.js';
+import { absolutePath, booleanValue, helpText, httpUrl, parseCommandLine, listenAddress, optionalPositiveInteger, positiveInteger, type FlagSpec } from './flags.js';
 import { parseCpus, parseMemorySize, formatMemorySize, formatCpus } from './sizes.js';
 import { DEFAULT_TIER } from './thresholds.js';
 
@@ -36,6 +37,7 @@ export const serveFlags = {
   targetHealthUrl: { name: 'target.health-url', default: '', form: 'http(s)://URL', help: 'Health URL of the watched application, shown under /health as "target".', parse: httpUrl },
   dataDir: { name: 'data.dir', default: './data', form: 'DIR', help: 'Directory of the SQLite statistics database.', parse: (raw: string) => (raw === '' ? null : raw) },
   databaseUrl: { name: 'database.url', default: '', form: 'postgres://USER:PASS@HOST:PORT/DB or sqlite:///PATH', help: 'Statistics database; none uses SQLite under --data.dir.', parse: optionalPath },
+  statisticsEnabled: { name: 'statistics.enabled', boolean: true, default: 'true', form: 'true|false', help: 'Usage statistics (POST /statistics, its database and gauges); off, no database code is loaded.', parse: booleanValue },
   statisticsRetention: { name: 'statistics.retention', default: '90d', form: 'DURATION (e.g. 90d)', help: 'Usage reports older than this are pruned.', parse: parseDuration },
   statisticsTokenFile: { name: 'statistics.token-file', default: '', form: 'FILE', help: 'File whose first line is the bearer token POST /statistics requires; none requires no token.', parse: optionalPath },
   statisticsRateLimit: { name: 'statistics.rate-limit', default: '10', form: 'REQUESTS PER SECOND (0: none)', help: 'Writes (POST /statistics) accepted per second from one client address, with bursts of twice that.', parse: nonNegativeNumber },
@@ -47,7 +49,29 @@ export const serveFlags = {
   cpuReservation: { name: 'declared.cpu-reservation', env: 'CPU_RESERVATION', default: formatCpus(DEFAULT_TIER.cpuReservationCores), form: 'CPUS (e.g. 0.5)', help: 'Declared CPU reservation (no cgroup file carries it).', parse: parseCpus },
 } satisfies Record<string, FlagSpec<unknown>>;
 
+/** `--[no-]collector.NAME` for every collector, as node_exporter: all on by default. */
+const collectorFlags: Record<string, FlagSpec<boolean>> = Object.fromEntries(COLLECTORS.map((collector) => [
+  `collector:${collector.name}`,
+  { name: `collector.${collector.name}`, boolean: true, default: 'true', form: 'true|false', help: collector.description, parse: booleanValue },
+]));
+
 export type ServeConfig = {
   [K in keyof typeof serveFlags]: Exclude<ReturnType<(typeof serveFlags)[K]['parse']>, null>;
+} & {
+  /** Names of the collectors switched on. */
+  collectors: string[];
 };
+
+/** The serve command line and environment as a configuration; throws FlagError on a bad flag or value. */
+export function parseServeCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv) {
+  const parsed = parseCommandLine({ ...serveFlags, ...collectorFlags }, argv, env);
+  const values = parsed.values as Record<string, unknown>;
+  const config = Object.fromEntries(Object.keys(serveFlags).map((key) => [key, values[key]])) as ServeConfig;
+  config.collectors = COLLECTORS.map((collector) => collector.name).filter((name) => values[`collector:${name}`] === true);
+  return { config, help: parsed.help, version: parsed.version, positionals: parsed.positionals };
+}
+
+export function serveHelp(usage: string): string {
+  return helpText(usage, { ...serveFlags, ...collectorFlags });
+}
 

@@ -12,6 +12,8 @@ export interface FlagSpec<T> {
   help: string;
   /** Returns the parsed value, or null when `raw` is not of the accepted form. */
   parse: (raw: string) => T | null;
+  /** A switch: `--NAME` sets it, `--no-NAME` clears it (also `--NAME=false`); it takes no separate value. */
+  boolean?: boolean;
 }
 
 type Values<Specs extends Record<string, FlagSpec<unknown>>> = { [K in keyof Specs]: Specs[K] extends FlagSpec<infer T> ? T : never };
@@ -49,10 +51,17 @@ export function parseCommandLine<Specs extends Record<string, FlagSpec<unknown>>
     if (!argument.startsWith('--')) { positionals.push(argument); continue; }
     const equals = argument.indexOf('=');
     const name = argument.slice(2, equals === -1 ? undefined : equals);
+    const negated = name.startsWith('no-') ? byName.get(name.slice(3)) : undefined;
+    if (negated?.spec.boolean) {
+      if (equals !== -1) throw new FlagError(`flag --${name} takes no value`);
+      raw.set(negated.key, 'false');
+      continue;
+    }
     const entry = byName.get(name);
     if (!entry) throw new FlagError(`unknown flag --${name} (see --help)`);
     let value: string | undefined;
     if (equals !== -1) value = argument.slice(equals + 1);
+    else if (entry.spec.boolean) value = 'true';
     else {
       value = argv[index + 1];
       if (value === undefined) throw new FlagError(`flag --${name} needs a value: ${entry.spec.form}`);
@@ -78,7 +87,7 @@ export function parseCommandLine<Specs extends Record<string, FlagSpec<unknown>>
 export function helpText<Specs extends Record<string, FlagSpec<unknown>>>(usage: string, specs: Specs): string {
   const lines = [usage, '', 'Flags:'];
   for (const spec of Object.values(specs)) {
-    lines.push(`  --${spec.name}=${spec.form} [$${envOf(spec)}]`);
+    lines.push(spec.boolean ? `  --[no-]${spec.name} [$${envOf(spec)}=true|false]` : `  --${spec.name}=${spec.form} [$${envOf(spec)}]`);
     lines.push(`      ${spec.help} (default: ${spec.default === '' ? 'none' : JSON.stringify(spec.default)})`);
   }
   lines.push('  --help', '      Show this help and exit.', '  --version', '      Show the version and exit.');
@@ -88,6 +97,10 @@ export function helpText<Specs extends Record<string, FlagSpec<unknown>>>(usage:
 // Value parsers shared by commands.
 
 export const text = (raw: string): string => raw;
+
+export function booleanValue(raw: string): boolean | null {
+  return raw === 'true' ? true : raw === 'false' ? false : null;
+}
 
 export function positiveInteger(raw: string): number | null {
   return /^\d+$/.test(raw) && Number(raw) > 0 ? Number(raw) : null;

@@ -1,6 +1,6 @@
 // The `target` sub-status of /health: the watched application's own health URL (--target.health-url).
 // Not required: a failing target is what headroom reports, not a reason to restart headroom itself.
-import type { CheckOutcome, HealthCheck, SubStatus } from './health.js';
+import type { CheckOutcome, ProbeCheck, SubStatus } from './health.js';
 import type { ExtensionFactory } from './serve.js';
 
 /** Well under the container healthcheck's timeout, so /health answers in time when the target hangs. */
@@ -46,7 +46,7 @@ async function readCapped(response: Response): Promise<string | undefined> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-export function targetCheck(url: string, timeoutMs = TARGET_CHECK_TIMEOUT_MS): HealthCheck {
+export function targetCheck(url: string, timeoutMs = TARGET_CHECK_TIMEOUT_MS): ProbeCheck {
   const shown = new URL(url);
   shown.password = '';
   const shownUrl = shown.toString();
@@ -54,7 +54,7 @@ export function targetCheck(url: string, timeoutMs = TARGET_CHECK_TIMEOUT_MS): H
     name: 'target',
     required: false,
     timeoutMs,
-    async run() {
+    async probe() {
       // The abort frees the socket of a target that never answers; the health runner's timeout answers first.
       const signal = AbortSignal.timeout(timeoutMs);
       let response: Response;
@@ -78,5 +78,5 @@ export function targetCheck(url: string, timeoutMs = TARGET_CHECK_TIMEOUT_MS): H
 }
 
 export const targetHealthExtension: ExtensionFactory = async ({ config }) => ({
-  healthChecks: config.targetHealthUrl === undefined ? [] : [targetCheck(config.targetHealthUrl)],
+  probes: config.targetHealthUrl === undefined ? [] : [targetCheck(config.targetHealthUrl)],
 });

@@ -1,7 +1,12 @@
-// /health: sub-statuses, each with a status, its latency and a message, each check bounded by a timeout.
+// /health: sub-statuses, each with a status, its latency and a message.
+// Two kinds: checks read off the scrape (collectors, resources), which cost nothing, and probes that do
+// I/O (the database, the target's health URL). /health waits for fresh probes (each bounded by its
+// timeout); /metrics never does: it publishes each probe's last result and its age, and starts a new round
+// in the background when the last is older than PROBE_MAX_AGE_MS.
 import { Gauge, type Registry } from 'prom-client';
-import { levelOf, levelValue, type Level } from './thresholds.js';
+import { Refreshed } from './refreshed.js';
 import type { ScrapeResult } from './scrape.js';
+import { levelOf, levelValue, type Level } from './thresholds.js';
 
 export type SubStatus = 'ok' | 'degraded' | 'failing';
 
@@ -12,12 +17,20 @@ export interface CheckOutcome {
   details?: Record<string, unknown>;
 }
 
-export interface HealthCheck {
+/** A check read off the scrape's result. */
+export interface ScrapeCheck {
   name: string;
   /** A required check that is not ok makes /health answer 503. */
   required: boolean;
+  evaluate(scrape: ScrapeResult): CheckOutcome;
+}
+
+/** A check that does I/O, bounded by its timeout. */
+export interface ProbeCheck {
+  name: string;
+  required: boolean;
   timeoutMs: number;
-  run(scrape: ScrapeResult): Promise<CheckOutcome>;
+  probe(): Promise<CheckOutcome>;
 }
 
 export interface SubStatusReport extends CheckOutcome { required: boolean; latency_ms: number }
@@ -30,25 +43,62 @@ export interface HealthReport {
   checks: Record<string, SubStatusReport>;
 }
 
-async function runWithTimeout(check: HealthCheck, scrape: ScrapeResult): Promise<SubStatusReport> {
+/** Probes older than this are run again when /metrics is scraped (Prometheus's usual interval). */
+export const PROBE_MAX_AGE_MS = 15_000;
+
+const roundMs = (ms: number) => Math.round(ms * 100) / 100;
+
+async function runProbe(check: ProbeCheck): Promise<SubStatusReport> {
   const started = performance.now();
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<CheckOutcome>((resolve) => {
     timer = setTimeout(() => resolve({ status: 'failing', message: `no answer within ${check.timeoutMs} ms` }), check.timeoutMs);
+    timer.unref(); // a probe still waiting must not hold the process open after close()
   });
   let outcome: CheckOutcome;
   try {
-    outcome = await Promise.race([check.run(scrape), timeout]);
+    outcome = await Promise.race([check.probe(), timeout]);
   } catch (error) {
     outcome = { status: 'failing', message: error instanceof Error ? error.message : String(error) };
   } finally {
     clearTimeout(timer);
   }
-  return { ...outcome, required: check.required, latency_ms: Math.round((performance.now() - started) * 100) / 100 };
+  return { ...outcome, required: check.required, latency_ms: roundMs(performance.now() - started) };
 }
 
-export async function evaluateHealth(checks: readonly HealthCheck[], scrape: ScrapeResult): Promise<HealthReport> {
-  const reports = await Promise.all(checks.map(async (check) => [check.name, await runWithTimeout(check, scrape)] as const));
+/** The probes' last results, refreshed on demand, at most one round per probe at a time. */
+export class Probes {
+  private readonly probes: Array<{ check: ProbeCheck; result: Refreshed<SubStatusReport> }>;
+
+  constructor(checks: readonly ProbeCheck[], maxAgeMs = PROBE_MAX_AGE_MS) {
+    this.probes = checks.map((check) => ({
+      check,
+      result: new Refreshed(() => runProbe(check), (error) => ({ status: 'failing', message: String(error), required: check.required, latency_ms: 0 }), maxAgeMs),
+    }));
+  }
+
+  /** Runs every probe now (joining rounds under way) and returns their results. */
+  async fresh(): Promise<Map<string, SubStatusReport>> {
+    const results = await Promise.all(this.probes.map(async ({ check, result }) => [check.name, (await result.refresh()).value] as const));
+    return new Map(results);
+  }
+
+  /** The last result of each probe that has one and its age in seconds; stale ones are run again in the background. */
+  latest(): Map<string, { report: SubStatusReport; ageSeconds: number }> {
+    const latest = new Map<string, { report: SubStatusReport; ageSeconds: number }>();
+    const now = performance.now();
+    for (const { check, result } of this.probes) {
+      void result.current(0);
+      const reading = result.latest();
+      if (reading) latest.set(check.name, { report: reading.value, ageSeconds: (now - reading.at) / 1000 });
+    }
+    return latest;
+  }
+}
+
+export function evaluateHealth(scrapeChecks: readonly ScrapeCheck[], probeReports: ReadonlyMap<string, SubStatusReport>, scrape: ScrapeResult): HealthReport {
+  const reports: Array<[string, SubStatusReport]> = scrapeChecks.map((check) => [check.name, { ...check.evaluate(scrape), required: check.required, latency_ms: 0 }]);
+  reports.push(...probeReports);
   const failing = reports.some(([, report]) => report.required && report.status === 'failing');
   const round = (value: number | undefined) => (value === undefined ? null : Math.round(value * 100) / 100);
   return {
@@ -74,11 +124,10 @@ function cgroupDetails(scrape: ScrapeResult): Record<string, unknown> | undefine
 /** The collectors whose failure leaves headroom unable to do its job. */
 const ESSENTIAL_COLLECTORS = ['memory', 'cpu'];
 
-export const collectorsCheck: HealthCheck = {
+export const collectorsCheck: ScrapeCheck = {
   name: 'collectors',
   required: true,
-  timeoutMs: 1000,
-  async run(scrape) {
+  evaluate(scrape) {
     const details = cgroupDetails(scrape);
     const failed = Object.entries(scrape.collectors).filter(([, outcome]) => !outcome.success);
     if (failed.length === 0) return { status: 'ok', message: `${Object.keys(scrape.collectors).length} collectors succeeded`, details };
@@ -89,11 +138,10 @@ export const collectorsCheck: HealthCheck = {
 };
 
 /** The level of each resource against the thresholds; never required: a busy service is not a broken exporter. */
-export const resourcesCheck: HealthCheck = {
+export const resourcesCheck: ScrapeCheck = {
   name: 'resources',
   required: false,
-  timeoutMs: 1000,
-  async run(scrape) {
+  evaluate(scrape) {
     const levels: Record<string, Level> = {
       cpu: levelOf(scrape.summary.cpuPercent ?? Number.NaN),
       memory: levelOf(scrape.summary.memoryPercent ?? Number.NaN),
@@ -106,11 +154,14 @@ export const resourcesCheck: HealthCheck = {
 
 export function createHealthMetrics(registry: Registry) {
   const status = new Gauge({ name: 'headroom_health_status', help: 'Whether a /health sub-status is ok (1) or not (0); degraded counts as ok.', labelNames: ['component'], registers: [registry] });
+  const age = new Gauge({ name: 'headroom_health_check_age_seconds', help: 'Age of the result headroom_health_status shows for a sub-status that does I/O (database, target): probes run at most every 15 s, and /metrics never waits for one.', labelNames: ['component'], registers: [registry] });
   const level = new Gauge({ name: 'headroom_resource_level', help: 'Level of a resource against its limit: 0 info, 1 warning (>80 %), 2 critical (>95 %), 3 danger (>=100 %).', labelNames: ['resource'], registers: [registry] });
   return {
-    record(report: HealthReport): void {
+    record(report: HealthReport, ages: ReadonlyMap<string, number>): void {
       status.reset();
+      age.reset();
       for (const [component, sub] of Object.entries(report.checks)) status.set({ component }, sub.status === 'failing' ? 0 : 1);
+      for (const [component, seconds] of ages) age.set({ component }, seconds);
       level.reset();
       const levels = report.checks.resources?.details?.levels as Record<string, Level> | undefined;
       for (const [resource, value] of Object.entries(levels ?? {})) level.set({ resource }, levelValue(value));

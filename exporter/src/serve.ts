@@ -8,7 +8,7 @@ import type { ServeConfig } from './config.js';
 import { instantiateCollector, type Collector } from './collectors/collector.js';
 import { COLLECTORS } from './collectors/index.js';
 import { publishDeclaredSizes } from './declared.js';
-import { collectorsCheck, createHealthMetrics, evaluateHealth, resourcesCheck, type HealthCheck } from './health.js';
+import { collectorsCheck, createHealthMetrics, evaluateHealth, Probes, resourcesCheck, type ProbeCheck } from './health.js';
 import { createApp, type Evaluation } from './http/app.js';
 import { createScrapeMetrics } from './metrics.js';
 import { Scraper } from './scrape.js';
@@ -17,7 +17,10 @@ import { VERSION } from './version.js';
 /** What a feature adds to the server: routes, health checks, and what to close on shutdown. */
 export interface Extension {
   mount?: (app: Express) => void;
-  healthChecks?: HealthCheck[];
+  /** Links for the landing page. */
+  links?: Array<{ path: string; title: string }>;
+  /** /health sub-statuses that do I/O. */
+  probes?: ProbeCheck[];
   guard?: (request: Request, response: Response, next: NextFunction) => void;
   close?: () => Promise<void>;
   /** The server to listen with (HTTPS from --web.config.file); the first extension that has one decides. */
@@ -40,7 +43,7 @@ export interface RunningExporter {
 export function createCollectors(config: ServeConfig, registry: Registry): Collector[] {
   publishDeclaredSizes(registry, { memoryLimitBytes: config.memoryLimit, cpuLimitCores: config.cpuLimit, memoryReservationBytes: config.memoryReservation, cpuReservationCores: config.cpuReservation });
   const options = { declaredMemoryReservationBytes: config.memoryReservation, declaredCpuReservationCores: config.cpuReservation, processGroupTop: config.processGroupTop };
-  return COLLECTORS.map((definition) => instantiateCollector(definition, registry, options));
+  return COLLECTORS.filter((definition) => config.collectors.includes(definition.name)).map((definition) => instantiateCollector(definition, registry, options));
 }
 
 export async function startExporter(config: ServeConfig, extensionFactories: readonly ExtensionFactory[] = [], log: Logger = pino({ level: config.logLevel })): Promise<RunningExporter> {
@@ -56,26 +59,34 @@ export async function startExporter(config: ServeConfig, extensionFactories: rea
   const scraper = new Scraper(collectors, createScrapeMetrics(registry), { procfs: config.procfs, sysfs: config.sysfs, pid: config.targetPid, cgroupPath: config.targetCgroup }, log);
   const extensions: Extension[] = [];
   for (const factory of extensionFactories) extensions.push(await factory({ config, registry, log }));
-  const checks: HealthCheck[] = [collectorsCheck, resourcesCheck, ...extensions.flatMap((extension) => extension.healthChecks ?? [])];
+  const scrapeChecks = [collectorsCheck, resourcesCheck];
+  const probes = new Probes(extensions.flatMap((extension) => extension.probes ?? []));
   const healthMetrics = createHealthMetrics(registry);
 
-  let inFlight: Promise<Evaluation> | undefined;
-  const evaluate = (): Promise<Evaluation> => {
-    inFlight ??= (async () => {
-      const scrape = await scraper.scrape();
-      const health = await evaluateHealth(checks, scrape);
-      healthMetrics.record(health);
-      return { health };
-    })().finally(() => { inFlight = undefined; });
-    return inFlight;
+  // /metrics: the scrape and the probes' last results, never waiting for a probe.
+  const evaluateForMetrics = async (): Promise<Evaluation> => {
+    const scrape = await scraper.scrape();
+    const latest = probes.latest();
+    const health = evaluateHealth(scrapeChecks, new Map([...latest].map(([name, { report }]) => [name, report])), scrape);
+    healthMetrics.record(health, new Map([...latest].map(([name, { ageSeconds }]) => [name, ageSeconds])));
+    return { health };
+  };
+  // /health: the scrape and fresh probes, each bounded by its timeout.
+  const evaluateForHealth = async (): Promise<Evaluation> => {
+    const [scrape, fresh] = await Promise.all([scraper.scrape(), probes.fresh()]);
+    const health = evaluateHealth(scrapeChecks, fresh, scrape);
+    healthMetrics.record(health, new Map([...fresh.keys()].map((name) => [name, 0])));
+    return { health };
   };
 
   const guards = extensions.flatMap((extension) => (extension.guard ? [extension.guard] : []));
   const app = createApp({
     registry,
     telemetryPath: config.telemetryPath,
-    evaluate,
+    evaluateForMetrics,
+    evaluateForHealth,
     mount: extensions.flatMap((extension) => (extension.mount ? [extension.mount] : [])),
+    links: extensions.flatMap((extension) => extension.links ?? []),
     guard: guards.length === 0 ? undefined : (request, response, next) => {
       const run = (index: number): void => {
         if (index === guards.length) return next();
@@ -85,8 +96,10 @@ export async function startExporter(config: ServeConfig, extensionFactories: rea
     },
   });
 
-  // The CPU percent is a rate: one scrape at start gives the first scrape a reference sample.
+  // The CPU percent is a rate: one scrape at start gives the first scrape a reference sample. The probes'
+  // first round starts too, so the first /metrics has their results unless one hangs.
   await scraper.scrape();
+  void probes.fresh();
 
   const server = extensions.find((extension) => extension.createServer)?.createServer?.(app) ?? createServer(app);
   await new Promise<void>((resolve, reject) => {

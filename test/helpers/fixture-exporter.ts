@@ -1,8 +1,7 @@
 // The exporter, in this process, over a fake host root (cgroup-fixture.ts): the one set-up the fixture suites share.
 import pino from 'pino';
-import { serveFlags, type ServeConfig } from '../../exporter/src/config.js';
+import { parseServeCommandLine } from '../../exporter/src/config.js';
 import { COLLECTORS } from '../../exporter/src/collectors/index.js';
-import { parseCommandLine } from '../../exporter/src/flags.js';
 import { startExporter, type RunningExporter } from '../../exporter/src/serve.js';
 import { FIXTURE_PID, type FixtureRoot } from './cgroup-fixture.js';
 import { parseExposition, valueOf, type Sample } from './metrics-text.js';
@@ -19,9 +18,9 @@ export interface FixtureExporter {
 
 /** Runs `body` against an exporter watching FIXTURE_PID in `fixture` (extra flags after the defaults), then stops it. */
 export async function withFixtureExporter(fixture: FixtureRoot, extraArgs: string[], body: (client: FixtureExporter) => Promise<void>): Promise<void> {
-  const config = parseCommandLine(serveFlags, [
+  const config = parseServeCommandLine([
     '--web.listen-address=127.0.0.1:0', `--path.procfs=${fixture.procfs}`, `--path.sysfs=${fixture.sysfs}`, `--target.pid=${FIXTURE_PID}`, '--log.level=silent', ...extraArgs,
-  ], {}).values as ServeConfig;
+  ], {}).config;
   const exporter = await startExporter(config, [], pino({ level: 'silent' }));
   const base = `http://127.0.0.1:${exporter.address.port}`;
   try {

@@ -7,8 +7,7 @@ import * as assert from 'uvu/assert';
 import bcrypt from 'bcryptjs';
 import pino from 'pino';
 import type { Express } from 'express';
-import { parseCommandLine } from '../../exporter/src/flags.js';
-import { serveFlags, type ServeConfig } from '../../exporter/src/config.js';
+import { parseServeCommandLine } from '../../exporter/src/config.js';
 import { startExporter, type ExtensionFactory, type RunningExporter } from '../../exporter/src/serve.js';
 import { securityExtension } from '../../exporter/src/security/extension.js';
 import { SECURITY_HEADERS } from '../../exporter/src/security/headers.js';
@@ -36,7 +35,7 @@ async function setup(webConfig: string | undefined, extraArgs: string[] = []): P
     args.push(`--web.config.file=${path.join(dir, 'web.yml')}`);
   }
   writeFileSync(path.join(dir, 'token'), `${TOKEN}\n`);
-  const config = parseCommandLine(serveFlags, args.map((arg) => arg.replace('TOKEN_FILE', path.join(dir, 'token'))), {}).values as ServeConfig;
+  const config = parseServeCommandLine(args.map((arg) => arg.replace('TOKEN_FILE', path.join(dir, 'token'))), {}).config;
   const exporter = await startExporter(config, [securityExtension, stubRoutes], pino({ level: 'silent' }));
   return { exporter, url: `http://127.0.0.1:${exporter.address.port}`, dir };
 }

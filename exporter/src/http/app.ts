@@ -9,15 +9,19 @@ export interface Evaluation { health: HealthReport }
 export interface AppOptions {
   registry: Registry;
   telemetryPath: string;
-  /** Scrape and health checks, shared by /metrics and /health. */
-  evaluate: () => Promise<Evaluation>;
+  /** The scrape and the last health results, for /metrics: never waits on a probe. */
+  evaluateForMetrics: () => Promise<Evaluation>;
+  /** The scrape and fresh health probes, for /health. */
+  evaluateForHealth: () => Promise<Evaluation>;
   /** Routes added by extensions (statistics), mounted before the error handler. */
   mount?: Array<(app: Express) => void>;
+  /** Links the landing page shows besides metrics and health, by path. */
+  links?: Array<{ path: string; title: string }>;
   /** Runs before every route (access control). */
   guard?: (request: Request, response: Response, next: NextFunction) => void;
 }
 
-function landingPage(telemetryPath: string): string {
+function landingPage(telemetryPath: string, links: ReadonlyArray<{ path: string; title: string }>): string {
   return `<!doctype html>
 <html><head><meta charset="utf-8"><title>headroom</title></head>
 <body>
@@ -26,8 +30,7 @@ function landingPage(telemetryPath: string): string {
 <ul>
 <li><a href="${telemetryPath}">Metrics</a></li>
 <li><a href="/health">Health</a></li>
-<li><a href="/statistics">Usage statistics</a></li>
-</ul>
+${links.map((link) => `<li><a href="${link.path}">${link.title}</a></li>\n`).join('')}</ul>
 </body></html>
 `;
 }
@@ -39,16 +42,16 @@ export function createApp(options: AppOptions): Express {
   if (options.guard) app.use(options.guard);
 
   app.get('/', (_request, response) => {
-    response.type('html').send(landingPage(options.telemetryPath));
+    response.type('html').send(landingPage(options.telemetryPath, options.links ?? []));
   });
 
   app.get(options.telemetryPath, async (_request, response) => {
-    await options.evaluate();
+    await options.evaluateForMetrics();
     response.set('Content-Type', options.registry.contentType).send(await options.registry.metrics());
   });
 
   app.get('/health', async (_request, response) => {
-    const { health } = await options.evaluate();
+    const { health } = await options.evaluateForHealth();
     response.status(health.status === 'ok' ? 200 : 503).json(health);
   });
 

@@ -2,7 +2,8 @@
 // writes rate-limited per client, and /health reduced to its overall status for a caller without credentials.
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from 'pino';
-import { parseBasicAuthorization, type BasicAuthVerifier } from './basic-auth.js';
+import type { BasicAuthVerifier } from './basic-auth.js';
+import { parseBasicAuthorization } from './basic-credentials.js';
 import { parseBearerAuthorization, tokenMatches } from './bearer-token.js';
 import { setSecurityHeaders } from './headers.js';
 import type { RateLimiter } from './rate-limit.js';

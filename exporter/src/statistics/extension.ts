@@ -1,6 +1,6 @@
 // The statistics feature as an exporter extension: opens and migrates the database, prunes, mounts
 // /statistics, registers its metrics and the required `database` health check.
-import type { HealthCheck } from '../health.js';
+import type { ProbeCheck } from '../health.js';
 import type { Extension, ExtensionFactory } from '../serve.js';
 import { databaseLocation, describeLocation, openDatabase } from './database.js';
 import { createStatisticsMetrics } from './metrics.js';
@@ -12,13 +12,13 @@ import { StatisticsStore } from './store.js';
 /** The database check's bound: well under the container healthcheck's timeout. */
 export const DATABASE_CHECK_TIMEOUT_MS = 2000;
 
-export function databaseCheck(store: StatisticsStore, description: string): HealthCheck {
+export function databaseCheck(store: StatisticsStore, description: string): ProbeCheck {
   return {
     name: 'database',
     // Without its database the exporter cannot take reports: the container is not healthy.
     required: true,
     timeoutMs: DATABASE_CHECK_TIMEOUT_MS,
-    async run() {
+    async probe() {
       await store.ping();
       // A full disk still answers reads: after a failed write, only a write tells.
       if (store.lastWriteError !== undefined) await store.probeWrite();
@@ -44,7 +44,8 @@ export const statisticsExtension: ExtensionFactory = async ({ config, registry, 
   const metrics = createStatisticsMetrics(registry, () => store.activity(Date.now()), log);
   return {
     mount: (app) => mountStatisticsRoutes(app, { store, metrics, pruner, log }),
-    healthChecks: [databaseCheck(store, description)],
+    links: [{ path: '/statistics', title: 'Usage statistics' }],
+    probes: [databaseCheck(store, description)],
     close: async () => {
       await pruner.settled();
       await store.close();

@@ -1,13 +1,19 @@
 // Statistics metrics: counters updated by the routes, gauges read from the database at scrape time.
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Logger } from 'pino';
+import { Refreshed } from '../refreshed.js';
 import type { ActivityTotals } from './store.js';
 
 export const REJECTION_REASONS = ['unsupported_media_type', 'too_large', 'malformed_json', 'invalid', 'conflict', 'unavailable'] as const;
 export type RejectionReason = (typeof REJECTION_REASONS)[number];
 
-/** A scrape never waits longer than this for the database; the gauges are then NaN. */
+/** A read of the gauges gives up after this long; the gauges are then NaN. */
 export const GAUGE_READ_TIMEOUT_MS = 2000;
+/**
+ * A scrape waits at most this long for a fresh read, then publishes the last one: a locked or slow
+ * database never holds /metrics up. One read at a time; a scrape during a long read gets the last values.
+ */
+export const GAUGE_SCRAPE_WAIT_MS = 10;
 
 export interface StatisticsMetrics {
   received: Counter;
@@ -21,15 +27,16 @@ export function createStatisticsMetrics(registry: Registry, readActivity: () => 
   const rejected = new Counter({ name: 'headroom_statistics_reports_rejected_total', help: 'Usage reports refused, by reason.', labelNames: ['reason'], registers: [registry] });
   for (const reason of REJECTION_REASONS) rejected.inc({ reason }, 0);
 
-  // Both gauges are filled by one query per scrape: the first collect() starts it, the second joins it.
-  let reading: Promise<ActivityTotals | undefined> | undefined;
-  const read = () => (reading ??= withTimeout(readActivity(), GAUGE_READ_TIMEOUT_MS)
-    .catch((error: unknown) => {
+  // One read fills both gauges: prom-client collects them concurrently, and the second joins the read the first started.
+  const activity = new Refreshed<ActivityTotals | undefined>(
+    () => withTimeout(readActivity(), GAUGE_READ_TIMEOUT_MS),
+    (error) => {
       log.warn({ err: (error as Error).message }, 'cannot read statistics for /metrics');
       return undefined;
-    })
-    .finally(() => { reading = undefined; }));
-
+    },
+    0,
+  );
+  const read = async () => (await activity.current(GAUGE_SCRAPE_WAIT_MS))?.value;
   new Gauge({
     name: 'headroom_statistics_installations_active',
     help: 'Installations whose latest usage report is within the window (NaN while the database cannot be read).',
@@ -46,8 +53,7 @@ export function createStatisticsMetrics(registry: Registry, readActivity: () => 
     help: 'Active users summed over the latest report of every installation active in the last 7 days (NaN while the database cannot be read).',
     registers: [registry],
     async collect() {
-      const totals = await read();
-      this.set(totals?.activeUsers ?? Number.NaN);
+      this.set((await read())?.activeUsers ?? Number.NaN);
     },
   });
   return { received, duplicates, rejected };
