@@ -99,6 +99,9 @@ export function recordingRules(): RecordingRule[] {
   ];
 }
 
+/** OOM kills in the window, or counted by a series that did not exist at its start. */
+export const oomKillsExpr = `increase(headroom_memory_oom_kills_total[${OOM_WINDOW}]) > 0 or (headroom_memory_oom_kills_total unless headroom_memory_oom_kills_total offset ${OOM_WINDOW}) + 0 > 0`;
+
 export function alertingRules(options: RuleOptions = DEFAULT_RULE_OPTIONS): AlertingRule[] {
   const runbook = (alert: string) => `${options.runbookBaseUrl}#${alert.toLowerCase()}`;
   const alert = (name: string, severity: Severity, expr: string, forSeconds: number, summary: string, description: string, extraLabels: Record<string, string> = {}): AlertingRule => ({
@@ -126,7 +129,9 @@ export function alertingRules(options: RuleOptions = DEFAULT_RULE_OPTIONS): Aler
   return [
     ...memoryLevels,
     alert(
-      'HeadroomMemoryHigh', 'danger', `increase(headroom_memory_oom_kills_total[${OOM_WINDOW}]) > 0`, FOR_SECONDS.memoryOomKill,
+      // increase() needs a sample before the kill: a kill counted by the series' first sample (an OOM before
+      // Prometheus's first scrape, a service that OOMs while starting) is caught by the second part.
+      'HeadroomMemoryHigh', 'danger', oomKillsExpr, FOR_SECONDS.memoryOomKill,
       'Processes OOM-killed at the memory limit',
       `The kernel OOM-killed {{ $value | printf "%.0f" }} process(es) of {{ $labels.instance }} in the last ${OOM_WINDOW}; memory limit ${bytesOf('headroom_memory_limit_bytes')}, working set now ${bytesOf('headroom_memory_working_set_bytes')}.`,
       { signal: 'oom_kill' },
