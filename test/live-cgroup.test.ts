@@ -9,6 +9,13 @@ import { scrape, valueOf } from './helpers/metrics-text.js';
 
 const MiB = 1024 ** 2;
 
+/** utime + stime + cutime + cstime of a process, in seconds (USER_HZ 100). */
+function processCpuSeconds(pid: number): number {
+  const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  return fields.slice(11, 15).reduce((sum, field) => sum + Number(field), 0) / 100;
+}
+
 test('limits, reservation, memory percent and CPU percent of a real cgroup', async () => {
   assert.is(process.getuid?.(), 0, 'creating cgroups needs root');
   const cgroup = createLiveCgroup(`headroom-live-${process.pid}`, { memoryBytes: 256 * MiB, memoryReservationBytes: 64 * MiB, cpuCores: 0.5 });
@@ -21,8 +28,10 @@ test('limits, reservation, memory percent and CPU percent of a real cgroup', asy
     await waitFor('the child to allocate', async () => child.output().includes('ready'));
     exporter = await startExporter([`--target.pid=${pid}`]);
     // The CPU percent averages since the exporter's first sample; give it a few seconds of spinning.
+    const [startSeconds, startedAt] = [processCpuSeconds(pid), performance.now()];
     await new Promise((resolve) => setTimeout(resolve, 4000));
     const samples = await scrape(`${exporter.url}/metrics`);
+    const ownPercent = ((processCpuSeconds(pid) - startSeconds) / ((performance.now() - startedAt) / 1000) / 0.5) * 100;
     const rss = anonymousResidentBytes(pid);
 
     assert.is(valueOf(samples, 'headroom_memory_limit_bytes'), 256 * MiB);
@@ -36,12 +45,14 @@ test('limits, reservation, memory percent and CPU percent of a real cgroup', asy
     assert.ok(expectedPercent > 50, `the child holds at least 128 MiB (RssAnon ${rss})`);
     assert.ok(Math.abs(memoryPercent - expectedPercent) < 10, `memory percent ${memoryPercent} near RssAnon/limit ${expectedPercent.toFixed(1)}`);
 
+    // The quota caps it near 100 %; on a busy machine it may get less, and it must read what it got.
     const cpuPercent = valueOf(samples, 'headroom_cpu_percent')!;
-    assert.ok(cpuPercent > 80 && cpuPercent < 115, `cpu percent ${cpuPercent} near 100 % of the 0.5-core limit`);
+    assert.ok(cpuPercent > 0 && cpuPercent < 115, `cpu percent ${cpuPercent} of the 0.5-core limit`);
+    assert.ok(Math.abs(cpuPercent - ownPercent) < 20, `cpu percent ${cpuPercent} is what the child used: ${ownPercent.toFixed(1)} %`);
     assert.ok(valueOf(samples, 'headroom_cpu_cfs_throttled_periods_total')! > 0, 'a spinning child at 0.5 cores is throttled');
 
     const health = await (await fetch(`${exporter.url}/health`)).json() as { cpu_percent: number; memory_percent: number; memory_available_bytes: number };
-    assert.ok(health.cpu_percent > 80, `/health cpu_percent ${health.cpu_percent}`);
+    assert.ok(Math.abs(health.cpu_percent - ownPercent) < 25, `/health cpu_percent ${health.cpu_percent}`);
     assert.ok(Math.abs(health.memory_percent - expectedPercent) < 10, `/health memory_percent ${health.memory_percent}`);
     assert.ok(health.memory_available_bytes < 128 * MiB, 'available is limit minus working set, not the host');
   } finally {
@@ -50,13 +61,6 @@ test('limits, reservation, memory percent and CPU percent of a real cgroup', asy
     await cgroup.remove();
   }
 });
-
-/** utime + stime + cutime + cstime of a process, in seconds (USER_HZ 100). */
-function processCpuSeconds(pid: number): number {
-  const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  return fields.slice(11, 15).reduce((sum, field) => sum + Number(field), 0) / 100;
-}
 
 test('v1 cpu and cpuacct mounted apart, a process in a cpu cgroup only: CPU percent of its own quota, not the host\'s usage', async () => {
   assert.is(process.getuid?.(), 0, 'creating cgroups needs root');

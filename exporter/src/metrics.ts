@@ -1,12 +1,12 @@
 // What the collectors share: the scrape's own metrics, and two ways around prom-client's model.
 import { Gauge, type Counter, type Metric, type Registry } from 'prom-client';
 
-export function createScrapeMetrics(registry: Registry) {
+export function createScrapeMetrics(registry: Registry, targetLabelNames: readonly string[] = []) {
   const gauge = (name: string, help: string, labelNames: string[]) => new Gauge({ name, help, labelNames, registers: [registry] });
   return {
     collectorSuccess: gauge('headroom_scrape_collector_success', 'Whether a collector succeeded (1) or failed (0) in this scrape.', ['collector']),
     collectorDuration: gauge('headroom_scrape_collector_duration_seconds', 'Time a collector took in this scrape.', ['collector']),
-    cgroupInfo: gauge('headroom_cgroup_info', 'The watched cgroup: its path, the host\'s cgroup mode (v1, v2, hybrid, none) and where CPU usage is read (cgroup: its accounting counter; processes: summed from its processes, when v1 cpu and cpuacct place them in different cgroups). Always 1.', ['path', 'mode', 'cpu_usage']),
+    cgroupInfo: gauge('headroom_cgroup_info', 'The watched cgroup: its path, the host\'s cgroup mode (v1, v2, hybrid, none) and where CPU usage is read (cgroup: its accounting counter; processes: summed from its processes, when v1 cpu and cpuacct place them in different cgroups). Always 1.', [...targetLabelNames, 'path', 'mode', 'cpu_usage']),
   };
 }
 
@@ -27,4 +27,12 @@ export const PROM_CLIENT_VERSION_CHECKED = '15.1.3';
 export function emptyMetric(metric: Metric): void {
   metric.reset();
   (metric as unknown as { hashMap: Record<string, unknown> }).hashMap = {};
+}
+
+/** Removes every series of a metric whose labels include all of `labels` (all of them for `{}`). */
+export function removeSeries(metric: Metric, labels: Record<string, string>): void {
+  const state = metric as unknown as { hashMap: Record<string, { labels: Record<string, string | number> }> };
+  for (const [hash, entry] of Object.entries(state.hashMap)) {
+    if (Object.entries(labels).every(([name, value]) => entry.labels[name] === value)) delete state.hashMap[hash];
+  }
 }

@@ -1,25 +1,58 @@
-// One scrape: resolve the cgroup once, run every collector, record each one's success and duration.
-// Concurrent callers share the scrape in flight, so two Prometheus servers cost one read of the kernel files.
+// One scrape: the targets of this scrape (the sidecar's one cgroup, or host mode's containers), each
+// collector run over each of them, each collector's success and duration recorded. Concurrent callers
+// share the scrape in flight, so two Prometheus servers cost one read of the kernel files.
 import type { Logger } from 'pino';
 import type { Collector, ScrapeContext, ScrapeSummary } from './collectors/collector.js';
 import { locateCgroup, type CgroupLocation } from './kernel/cgroup.js';
 import { readPids } from './kernel/processes.js';
-import { emptyMetric, type ScrapeMetrics } from './metrics.js';
+import { emptyMetric, removeSeries, type ScrapeMetrics } from './metrics.js';
 
 export interface CollectorOutcome { success: boolean; durationSeconds: number; error?: string }
 
 export interface ScrapeResult {
   collectors: Record<string, CollectorOutcome>;
+  /** The first target's figures (the sidecar's only one), for /health. */
   summary: ScrapeSummary;
   location?: CgroupLocation;
+  targets: number;
 }
 
-export interface TargetOptions {
+/** One watched cgroup, as a target source describes it for a scrape. */
+export interface Target {
+  key: string;
+  labels: Record<string, string>;
+  /** How to find the cgroup; called at most once per scrape. */
+  locate(): CgroupLocation;
+  declaredMemoryReservationBytes?: number;
+  declaredCpuReservationCores?: number;
+}
+
+export interface TargetSource {
+  /** The names of the labels every target carries. */
+  labelNames: readonly string[];
+  targets(): Target[] | Promise<Target[]>;
+}
+
+export interface ProcessTargetOptions {
   procfs: string;
   sysfs: string;
   /** Defaults to the exporter's own pid. */
   pid?: number;
   cgroupPath?: string;
+  declaredMemoryReservationBytes: number;
+  declaredCpuReservationCores: number;
+}
+
+/** The sidecar's one target: a process's cgroup (the exporter's own by default), or an explicit cgroup path. */
+export function processTarget(options: ProcessTargetOptions): TargetSource {
+  const target: Target = {
+    key: '',
+    labels: {},
+    locate: () => locateCgroup({ procfs: options.procfs, sysfs: options.sysfs, pid: options.pid ?? process.pid, explicitPath: options.cgroupPath }),
+    declaredMemoryReservationBytes: options.declaredMemoryReservationBytes,
+    declaredCpuReservationCores: options.declaredCpuReservationCores,
+  };
+  return { labelNames: [], targets: () => [target] };
 }
 
 /** Computes a value once, on first use; a failure is thrown again to every later caller. */
@@ -38,13 +71,22 @@ function once<T>(compute: () => T): () => T {
   };
 }
 
+function contextOf(target: Target, procfs: string): ScrapeContext {
+  const location = once(target.locate);
+  const context: ScrapeContext = { procfs, key: target.key, labels: target.labels, summary: {}, location, pids: once(() => readPids(location(), procfs)) };
+  if (target.declaredMemoryReservationBytes !== undefined) context.declaredMemoryReservationBytes = target.declaredMemoryReservationBytes;
+  if (target.declaredCpuReservationCores !== undefined) context.declaredCpuReservationCores = target.declaredCpuReservationCores;
+  return context;
+}
+
 export class Scraper {
   private inFlight: Promise<ScrapeResult> | undefined;
 
   constructor(
     private readonly collectors: readonly Collector[],
     private readonly metrics: ScrapeMetrics,
-    private readonly target: TargetOptions,
+    private readonly source: TargetSource,
+    private readonly procfs: string,
     private readonly log: Logger,
   ) {}
 
@@ -54,35 +96,45 @@ export class Scraper {
   }
 
   private async run(): Promise<ScrapeResult> {
-    const { procfs, sysfs } = this.target;
-    const location = once(() => locateCgroup({ procfs, sysfs, pid: this.target.pid ?? process.pid, explicitPath: this.target.cgroupPath }));
-    const context: ScrapeContext = { procfs, summary: {}, location, pids: once(() => readPids(location(), procfs)) };
-    this.metrics.cgroupInfo.reset();
+    const contexts = (await this.source.targets()).map((target) => contextOf(target, this.procfs));
     const outcomes: [string, CollectorOutcome][] = [];
-    for (const collector of this.collectors) outcomes.push([collector.name, await this.runCollector(collector, context)]);
-    const result: ScrapeResult = { collectors: Object.fromEntries(outcomes), summary: context.summary };
+    for (const collector of this.collectors) outcomes.push([collector.name, await this.runCollector(collector, contexts)]);
+    emptyMetric(this.metrics.cgroupInfo);
+    for (const context of contexts) {
+      try {
+        const location = context.location();
+        this.metrics.cgroupInfo.set({ ...context.labels, path: location.path, mode: location.mode, cpu_usage: location.cpuUsage }, 1);
+      } catch {
+        // Already reported by every collector that needed it.
+      }
+    }
+    const first = contexts[0];
+    const result: ScrapeResult = { collectors: Object.fromEntries(outcomes), summary: first?.summary ?? {}, targets: contexts.length };
     try {
-      result.location = location();
-      this.metrics.cgroupInfo.set({ path: result.location.path, mode: result.location.mode, cpu_usage: result.location.cpuUsage }, 1);
+      if (first) result.location = first.location();
     } catch {
-      // Already reported by every collector that needed it.
+      // as above
     }
     return result;
   }
 
-  private async runCollector(collector: Collector, context: ScrapeContext): Promise<CollectorOutcome> {
+  private async runCollector(collector: Collector, contexts: readonly ScrapeContext[]): Promise<CollectorOutcome> {
     const started = performance.now();
     for (const metric of collector.metrics) emptyMetric(metric);
-    let outcome: CollectorOutcome;
-    try {
-      await collector.collect(context);
-      outcome = { success: true, durationSeconds: (performance.now() - started) / 1000 };
-    } catch (error) {
-      for (const metric of collector.metrics) emptyMetric(metric); // nothing half-collected
-      const message = error instanceof Error ? error.message : String(error);
-      this.log.warn({ collector: collector.name, err: message }, 'collector failed');
-      outcome = { success: false, durationSeconds: (performance.now() - started) / 1000, error: message };
+    const errors: string[] = [];
+    for (const context of contexts) {
+      try {
+        await collector.collect(context);
+      } catch (error) {
+        for (const metric of collector.metrics) removeSeries(metric, context.labels); // nothing half-collected
+        const message = error instanceof Error ? error.message : String(error);
+        const where = context.labels.container === undefined ? '' : `${context.labels.container}: `;
+        this.log.warn({ collector: collector.name, ...context.labels, err: message }, 'collector failed');
+        errors.push(`${where}${message}`);
+      }
     }
+    const outcome: CollectorOutcome = { success: errors.length === 0, durationSeconds: (performance.now() - started) / 1000 };
+    if (errors.length > 0) outcome.error = errors.join('; ');
     this.metrics.collectorSuccess.set({ collector: collector.name }, outcome.success ? 1 : 0);
     this.metrics.collectorDuration.set({ collector: collector.name }, outcome.durationSeconds);
     return outcome;

@@ -11,7 +11,7 @@ import { publishDeclaredSizes } from './declared.js';
 import { collectorsCheck, createHealthMetrics, evaluateHealth, Probes, resourcesCheck, type ProbeCheck } from './health.js';
 import { createApp, type Evaluation } from './http/app.js';
 import { createScrapeMetrics } from './metrics.js';
-import { Scraper } from './scrape.js';
+import { processTarget, Scraper, type TargetSource } from './scrape.js';
 import { VERSION } from './version.js';
 
 /** What a feature adds to the server: routes, health checks, and what to close on shutdown. */
@@ -40,10 +40,18 @@ export interface RunningExporter {
   close: () => Promise<void>;
 }
 
-export function createCollectors(config: ServeConfig, registry: Registry): Collector[] {
-  publishDeclaredSizes(registry, { memoryLimitBytes: config.memoryLimit, cpuLimitCores: config.cpuLimit, memoryReservationBytes: config.memoryReservation, cpuReservationCores: config.cpuReservation });
-  const options = { declaredMemoryReservationBytes: config.memoryReservation, declaredCpuReservationCores: config.cpuReservation, processGroupTop: config.processGroupTop };
+function createCollectors(config: ServeConfig, registry: Registry, targetLabelNames: readonly string[]): Collector[] {
+  const options = { targetLabelNames, processGroupTop: config.processGroupTop };
   return COLLECTORS.filter((definition) => config.collectors.includes(definition.name)).map((definition) => instantiateCollector(definition, registry, options));
+}
+
+/** The sidecar: the watched process's cgroup, with the declared sizes. */
+function sidecarTargets(config: ServeConfig, registry: Registry): TargetSource {
+  publishDeclaredSizes(registry, { memoryLimitBytes: config.memoryLimit, cpuLimitCores: config.cpuLimit, memoryReservationBytes: config.memoryReservation, cpuReservationCores: config.cpuReservation });
+  return processTarget({
+    procfs: config.procfs, sysfs: config.sysfs, pid: config.targetPid, cgroupPath: config.targetCgroup,
+    declaredMemoryReservationBytes: config.memoryReservation, declaredCpuReservationCores: config.cpuReservation,
+  });
 }
 
 export async function startExporter(config: ServeConfig, extensionFactories: readonly ExtensionFactory[] = [], log: Logger = pino({ level: config.logLevel })): Promise<RunningExporter> {
@@ -55,8 +63,9 @@ export async function startExporter(config: ServeConfig, extensionFactories: rea
   for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) registry.removeSingleMetric(name);
   new Gauge({ name: 'headroom_build_info', help: 'Build information; always 1.', labelNames: ['version', 'nodejs'], registers: [registry] }).set({ version: VERSION, nodejs: process.version }, 1);
 
-  const collectors = createCollectors(config, registry);
-  const scraper = new Scraper(collectors, createScrapeMetrics(registry), { procfs: config.procfs, sysfs: config.sysfs, pid: config.targetPid, cgroupPath: config.targetCgroup }, log);
+  const targets = sidecarTargets(config, registry);
+  const collectors = createCollectors(config, registry, targets.labelNames);
+  const scraper = new Scraper(collectors, createScrapeMetrics(registry, targets.labelNames), targets, config.procfs, log);
   const extensions: Extension[] = [];
   for (const factory of extensionFactories) extensions.push(await factory({ config, registry, log }));
   const scrapeChecks = [collectorsCheck, resourcesCheck];

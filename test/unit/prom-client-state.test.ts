@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import { Counter, Gauge, Registry } from 'prom-client';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { emptyMetric, PROM_CLIENT_VERSION_CHECKED } from '../../exporter/src/metrics.js';
+import { emptyMetric, PROM_CLIENT_VERSION_CHECKED, removeSeries } from '../../exporter/src/metrics.js';
 
 const require = createRequire(import.meta.url);
 
@@ -31,6 +31,17 @@ test('reset() alone publishes an unlabelled metric as 0; emptyMetric() publishes
   const after = await registry.metrics();
   assert.match(after, /^g 7$/m, 'usable again after being emptied');
   assert.match(after, /^l\{resource="memory"\} 2$/m);
+});
+
+test('removeSeries() drops the series that carry the given labels and keeps the others', async () => {
+  const registry = new Registry();
+  const pressure = new Counter({ name: 'p_total', help: 'p', labelNames: ['container', 'resource'], registers: [registry] });
+  for (const container of ['a', 'b']) for (const resource of ['cpu', 'io']) pressure.inc({ container, resource }, 1);
+  removeSeries(pressure, { container: 'a' });
+  const lines = (await registry.metrics()).split('\n').filter((line) => line.startsWith('p_total{'));
+  assert.equal(lines, ['p_total{container="b",resource="cpu"} 1', 'p_total{container="b",resource="io"} 1']);
+  removeSeries(pressure, {});
+  assert.not.match(await registry.metrics(), /^p_total\{/m, 'no labels given: every series');
 });
 
 test.run();

@@ -9,20 +9,27 @@ export interface ScrapeSummary {
   memoryAvailableBytes?: number;
 }
 
+/** One watched cgroup in one scrape: the sidecar has one, host mode one per container. */
 export interface ScrapeContext {
   procfs: string;
+  /** Tells this target from the others across scrapes (per-target state such as the CPU rate window). */
+  key: string;
+  /** Labels on every series of the target: none for the sidecar, the container's in host mode. */
+  labels: Record<string, string>;
   /** The cgroup location, resolved once per scrape (throws when it cannot be). */
   location(): CgroupLocation;
   /** Pids of the watched cgroup (all host processes where there is no cgroup), read once per scrape. */
   pids(): number[];
+  /** Reservations no cgroup file carries: published where the cgroup has none (memory) or always (CPU). */
+  declaredMemoryReservationBytes?: number;
+  declaredCpuReservationCores?: number;
   /** Values /health reports, filled in by the collectors that measure them. */
   summary: ScrapeSummary;
 }
 
 export interface CollectorOptions {
-  /** Declared reservations, published where no cgroup file carries one. */
-  declaredMemoryReservationBytes: number;
-  declaredCpuReservationCores: number;
+  /** Names of the labels every target carries (ScrapeContext.labels), before each metric's own. */
+  targetLabelNames: readonly string[];
   /** Process groups published by name; the rest are summed as "other". */
   processGroupTop: number;
   /** Wall-clock seconds (the CPU percent's window); tests pass their own clock. */
@@ -56,12 +63,12 @@ export function instantiateCollector(definition: CollectorDefinition, registry: 
   const created: Metric[] = [];
   const metric: MetricFactory = {
     gauge(name, help, labelNames = []) {
-      const gauge = new Gauge({ name, help, labelNames, registers: [registry] });
+      const gauge = new Gauge({ name, help, labelNames: [...options.targetLabelNames, ...labelNames], registers: [registry] });
       created.push(gauge);
       return gauge;
     },
     counter(name, help, labelNames = []) {
-      const counter = new Counter({ name, help, labelNames, registers: [registry] });
+      const counter = new Counter({ name, help, labelNames: [...options.targetLabelNames, ...labelNames], registers: [registry] });
       created.push(counter);
       return counter;
     },

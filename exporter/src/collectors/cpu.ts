@@ -21,27 +21,36 @@ export const cpuCollector: CollectorDefinition = {
     const throttledSeconds = metric.counter('headroom_cpu_cfs_throttled_seconds_total', 'Total time the cgroup was throttled.');
     const limitEnforced = metric.gauge('headroom_cpu_limit_enforced', 'Whether a CFS quota applies (1) or the host\'s CPU count stands in for it (0).');
     const now = options.now ?? wallClockSeconds;
-    const window = new RateWindow(CPU_PERCENT_WINDOW_SECONDS);
-    let windowKey = '';
+    /** Per target: its rate window and the cgroup it was read from. */
+    const windows = new Map<string, { window: RateWindow; source: string; seenAt: number }>();
     return (context) => {
       const location = context.location();
       const figures = readCpu(location, context.procfs);
+      const atSeconds = now();
       // Another cgroup, or another way of reading it, is another counter: start the window over.
-      const key = `${location.mode}:${location.controllers.cpuacct?.dir ?? ''}:${location.cpuUsage}`;
-      if (key !== windowKey) { window.reset(); windowKey = key; }
-      const coresUsed = window.observe({ atSeconds: now(), value: figures.usageSeconds });
-      setCounter(usage, figures.usageSeconds);
-      limit.set(figures.effectiveLimitCores);
-      reservation.set(options.declaredCpuReservationCores);
-      limitEnforced.set(figures.limitEnforced ? 1 : 0);
+      const source = `${location.mode}:${location.controllers.cpuacct?.dir ?? ''}:${location.cpuUsage}`;
+      let entry = windows.get(context.key);
+      if (entry?.source !== source) {
+        entry = { window: new RateWindow(CPU_PERCENT_WINDOW_SECONDS), source, seenAt: atSeconds };
+        windows.set(context.key, entry);
+      }
+      entry.seenAt = atSeconds;
+      // Targets not seen for two windows are gone (host mode: removed containers).
+      for (const [key, other] of windows) if (atSeconds - other.seenAt > 2 * CPU_PERCENT_WINDOW_SECONDS) windows.delete(key);
+      const coresUsed = entry.window.observe({ atSeconds, value: figures.usageSeconds });
+      const { labels } = context;
+      setCounter(usage, figures.usageSeconds, labels);
+      limit.set(labels, figures.effectiveLimitCores);
+      if (context.declaredCpuReservationCores !== undefined) reservation.set(labels, context.declaredCpuReservationCores);
+      limitEnforced.set(labels, figures.limitEnforced ? 1 : 0);
       if (figures.throttling) {
-        setCounter(periods, figures.throttling.periods);
-        setCounter(throttledPeriods, figures.throttling.throttledPeriods);
-        setCounter(throttledSeconds, figures.throttling.throttledSeconds);
+        setCounter(periods, figures.throttling.periods, labels);
+        setCounter(throttledPeriods, figures.throttling.throttledPeriods, labels);
+        setCounter(throttledSeconds, figures.throttling.throttledSeconds, labels);
       }
       if (coresUsed !== undefined) {
         const value = (coresUsed / figures.effectiveLimitCores) * 100;
-        percent.set(value);
+        percent.set(labels, value);
         context.summary.cpuPercent = value;
       }
     };

@@ -9,7 +9,7 @@ export const memoryOomCollector: CollectorDefinition = {
   define(metric) {
     const kills = metric.counter('headroom_memory_oom_kills_total', 'Processes killed by the OOM killer in the cgroup.');
     return (context) => {
-      setCounter(kills, readOomKills(context.location(), context.procfs));
+      setCounter(kills, readOomKills(context.location(), context.procfs), context.labels);
     };
   },
 };

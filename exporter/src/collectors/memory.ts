@@ -5,7 +5,7 @@ import type { CollectorDefinition } from './collector.js';
 export const memoryCollector: CollectorDefinition = {
   name: 'memory',
   description: 'Memory usage, working set, limit and reservation of the cgroup; memory_percent of the limit.',
-  define(metric, options) {
+  define(metric) {
     const percent = metric.gauge('headroom_memory_percent', 'Working set as a percent (0-100) of the effective memory limit, or of host memory where there is none.');
     const available = metric.gauge('headroom_memory_available_bytes', 'Effective memory limit minus working set; with no limit, the host\'s MemAvailable.');
     const usage = metric.gauge('headroom_memory_usage_bytes', 'Memory charged to the cgroup, page cache included.');
@@ -17,15 +17,17 @@ export const memoryCollector: CollectorDefinition = {
     const limitEnforced = metric.gauge('headroom_memory_limit_enforced', 'Whether a cgroup memory limit applies (1) or host memory stands in for it (0).');
     return (context) => {
       const figures = readMemory(context.location(), context.procfs);
-      usage.set(figures.usageBytes);
-      workingSet.set(figures.workingSetBytes);
-      rss.set(figures.rssBytes);
-      cache.set(figures.cacheBytes);
-      limit.set(figures.effectiveLimitBytes);
-      reservation.set(figures.reservationBytes ?? options.declaredMemoryReservationBytes);
-      available.set(figures.availableBytes);
-      percent.set(figures.percent);
-      limitEnforced.set(figures.limitEnforced ? 1 : 0);
+      const { labels } = context;
+      usage.set(labels, figures.usageBytes);
+      workingSet.set(labels, figures.workingSetBytes);
+      rss.set(labels, figures.rssBytes);
+      cache.set(labels, figures.cacheBytes);
+      limit.set(labels, figures.effectiveLimitBytes);
+      const reservationBytes = figures.reservationBytes ?? context.declaredMemoryReservationBytes;
+      if (reservationBytes !== undefined) reservation.set(labels, reservationBytes);
+      available.set(labels, figures.availableBytes);
+      percent.set(labels, figures.percent);
+      limitEnforced.set(labels, figures.limitEnforced ? 1 : 0);
       Object.assign(context.summary, { memoryPercent: figures.percent, memoryAvailableBytes: figures.availableBytes });
     };
   },

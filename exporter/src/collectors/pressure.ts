@@ -11,8 +11,9 @@ export const pressureCollector: CollectorDefinition = {
     const stalled = metric.counter('headroom_pressure_stalled_seconds_total', 'Time all non-idle tasks were stalled on the resource (PSI "full").', ['resource']);
     return (context) => {
       for (const [resource, pressure] of readPressure(context.location(), context.procfs)) {
-        setCounter(waiting, pressure.someTotalMicroseconds / 1e6, { resource });
-        if (pressure.fullTotalMicroseconds !== undefined) setCounter(stalled, pressure.fullTotalMicroseconds / 1e6, { resource });
+        const labels = { ...context.labels, resource };
+        setCounter(waiting, pressure.someTotalMicroseconds / 1e6, labels);
+        if (pressure.fullTotalMicroseconds !== undefined) setCounter(stalled, pressure.fullTotalMicroseconds / 1e6, labels);
       }
     };
   },

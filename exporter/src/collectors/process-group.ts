@@ -18,7 +18,7 @@ export const processGroupCollector: CollectorDefinition = {
       const figures = readProcessStats(context.procfs, context.pids())
         .map((stat) => ({ name: stat.name, cpuSeconds: stat.cpuTicks / USER_HZ, residentBytes: stat.residentPages * pageSize }));
       for (const group of groupProcesses(figures, options.processGroupTop)) {
-        const labels = { groupname: group.groupname };
+        const labels = { ...context.labels, groupname: group.groupname };
         setCounter(cpu, group.cpuSeconds, labels);
         resident.set(labels, group.residentBytes);
         processes.set(labels, group.processes);

@@ -10,8 +10,8 @@ export const processesCollector: CollectorDefinition = {
     const threads = metric.gauge('headroom_processes_threads', 'Threads in the cgroup.');
     return (context) => {
       const pids = context.pids();
-      processes.set(pids.length);
-      threads.set(readThreadCount(context.location(), context.procfs, pids));
+      processes.set(context.labels, pids.length);
+      threads.set(context.labels, readThreadCount(context.location(), context.procfs, pids));
     };
   },
 };
