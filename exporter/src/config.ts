@@ -2,7 +2,8 @@
 // rule (--data.dir: HEADROOM_DATA_DIR); the declared sizes keep the seed's names (MEMORY_LIMIT, ...).
 import { parseDuration } from './duration.js';
 import { COLLECTORS } from './collectors/index.js';
-import { absolutePath, booleanValue, helpText, httpUrl, parseCommandLine, listenAddress, optionalPositiveInteger, positiveInteger, type FlagSpec } from './flags.js';
+import { parseEngineAddress } from './docker/engine.js';
+import { absolutePath, booleanValue, FlagError, helpText, httpUrl, parseCommandLine, listenAddress, optionalPositiveInteger, positiveInteger, type FlagSpec } from './flags.js';
 import { parseCpus, parseMemorySize, formatMemorySize, formatCpus } from './sizes.js';
 import { DEFAULT_TIER } from './thresholds.js';
 
@@ -34,6 +35,10 @@ export const serveFlags = {
   sysfs: { name: 'path.sysfs', default: '/sys', form: '/PATH', help: 'sysfs mount point (cgroup mounts under it are read through it).', parse: absolutePath },
   targetPid: { name: 'target.pid', default: '', form: 'PID', help: 'Process whose cgroup is watched; none watches the exporter\'s own.', parse: optionalPositiveInteger },
   targetCgroup: { name: 'target.cgroup', default: '', form: '/CGROUP/PATH', help: 'Cgroup path (as in /proc/PID/cgroup) to watch instead of a process\'s.', parse: optionalCgroupPath },
+  targetDocker: { name: 'target.docker', default: '', form: 'unix:///PATH or https://HOST:PORT', help: 'Host mode: watch every running container of this Docker engine (read-only: GET requests only; a TCP address needs TLS).', parse: (raw: string) => (raw === '' ? undefined : parseEngineAddress(raw)) },
+  targetDockerTlsCa: { name: 'target.docker.tls-ca', default: '', form: 'FILE', help: 'CA certificate of an https:// engine.', parse: optionalPath },
+  targetDockerTlsCert: { name: 'target.docker.tls-cert', default: '', form: 'FILE', help: 'Client certificate for an https:// engine.', parse: optionalPath },
+  targetDockerTlsKey: { name: 'target.docker.tls-key', default: '', form: 'FILE', help: 'Client key for an https:// engine.', parse: optionalPath },
   targetHealthUrl: { name: 'target.health-url', default: '', form: 'http(s)://URL', help: 'Health URL of the watched application, shown under /health as "target".', parse: httpUrl },
   dataDir: { name: 'data.dir', default: './data', form: 'DIR', help: 'Directory of the SQLite statistics database.', parse: (raw: string) => (raw === '' ? null : raw) },
   databaseUrl: { name: 'database.url', default: '', form: 'postgres://USER:PASS@HOST:PORT/DB or sqlite:///PATH', help: 'Statistics database; none uses SQLite under --data.dir.', parse: optionalPath },
@@ -67,7 +72,14 @@ export function parseServeCommandLine(argv: readonly string[], env: NodeJS.Proce
   const parsed = parseCommandLine({ ...serveFlags, ...collectorFlags }, argv, env);
   const values = parsed.values as Record<string, unknown>;
   const config = Object.fromEntries(Object.keys(serveFlags).map((key) => [key, values[key]])) as ServeConfig;
-  config.collectors = COLLECTORS.map((collector) => collector.name).filter((name) => values[`collector:${name}`] === true);
+  const hostMode = config.targetDocker !== undefined;
+  if (hostMode && (config.targetPid !== undefined || config.targetCgroup !== undefined)) {
+    throw new FlagError('--target.docker watches every container: it goes with neither --target.pid nor --target.cgroup');
+  }
+  // Per-command groups would multiply every container's series: in host mode they are on only when asked for.
+  const offInHostMode = new Set(['process_group']);
+  config.collectors = COLLECTORS.map((collector) => collector.name).filter((name) => values[`collector:${name}`] === true
+    && !(hostMode && offInHostMode.has(name) && !(parsed.given as Set<string>).has(`collector:${name}`)));
   return { config, help: parsed.help, version: parsed.version, positionals: parsed.positionals };
 }
 

@@ -20,6 +20,8 @@ type Values<Specs extends Record<string, FlagSpec<unknown>>> = { [K in keyof Spe
 
 export interface ParsedCommandLine<Specs extends Record<string, FlagSpec<unknown>>> {
   values: Values<Specs>;
+  /** Keys of the flags given on the command line or in the environment (the rest hold their default). */
+  given: Set<keyof Specs>;
   help: boolean;
   version: boolean;
   positionals: string[];
@@ -70,9 +72,11 @@ export function parseCommandLine<Specs extends Record<string, FlagSpec<unknown>>
     raw.set(entry.key, value);
   }
   const values: Record<string, unknown> = {};
+  const given = new Set<string>();
   for (const [key, spec] of Object.entries(specs)) {
     const fromFlag = raw.get(key);
     const fromEnv = env[envOf(spec)];
+    if (fromFlag !== undefined || (fromEnv !== undefined && fromEnv !== '')) given.add(key);
     const text = fromFlag ?? (fromEnv !== undefined && fromEnv !== '' ? fromEnv : spec.default);
     const parsed = spec.parse(text);
     if (parsed === null) {
@@ -81,7 +85,7 @@ export function parseCommandLine<Specs extends Record<string, FlagSpec<unknown>>
     }
     values[key] = parsed;
   }
-  return { values: values as Values<Specs>, help, version, positionals };
+  return { values: values as Values<Specs>, given: given as Set<keyof Specs>, help, version, positionals };
 }
 
 export function helpText<Specs extends Record<string, FlagSpec<unknown>>>(usage: string, specs: Specs): string {

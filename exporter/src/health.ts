@@ -5,6 +5,7 @@
 // in the background when the last is older than PROBE_MAX_AGE_MS.
 import { Gauge, type Registry } from 'prom-client';
 import { Refreshed } from './refreshed.js';
+import type { ScrapeSummary } from './collectors/collector.js';
 import type { ScrapeResult } from './scrape.js';
 import { levelOf, levelValue, type Level } from './thresholds.js';
 
@@ -142,29 +143,40 @@ export const resourcesCheck: ScrapeCheck = {
   name: 'resources',
   required: false,
   evaluate(scrape) {
-    const levels: Record<string, Level> = {
-      cpu: levelOf(scrape.summary.cpuPercent ?? Number.NaN),
-      memory: levelOf(scrape.summary.memoryPercent ?? Number.NaN),
-    };
-    const worst = Object.values(levels).reduce<Level>((a, b) => (levelValue(b) > levelValue(a) ? b : a), 'info');
-    const status: SubStatus = worst === 'info' ? 'ok' : worst === 'warning' ? 'degraded' : 'failing';
-    return { status, message: `cpu ${levels.cpu}, memory ${levels.memory}`, details: { levels } };
+    const levelsOf = (summary: ScrapeSummary): Record<string, Level> => ({
+      cpu: levelOf(summary.cpuPercent ?? Number.NaN),
+      memory: levelOf(summary.memoryPercent ?? Number.NaN),
+    });
+    const worstOf = (levels: Level[]) => levels.reduce<Level>((a, b) => (levelValue(b) > levelValue(a) ? b : a), 'info');
+    const statusOf = (level: Level): SubStatus => (level === 'info' ? 'ok' : level === 'warning' ? 'degraded' : 'failing');
+    const containers = scrape.targets.filter((target) => target.labels.container !== undefined);
+    if (containers.length === 0) {
+      const levels = levelsOf(scrape.summary);
+      return { status: statusOf(worstOf(Object.values(levels))), message: `cpu ${levels.cpu}, memory ${levels.memory}`, details: { levels } };
+    }
+    // Host mode: each container's levels; the worst decides.
+    const byContainer = Object.fromEntries(containers.map((target) => [target.labels.container!, levelsOf(target.summary)]));
+    const worst = worstOf(Object.values(byContainer).flatMap((levels) => Object.values(levels)));
+    const above = Object.entries(byContainer).filter(([, levels]) => Object.values(levels).some((level) => level !== 'info')).map(([name, levels]) => `${name}: cpu ${levels.cpu}, memory ${levels.memory}`);
+    return { status: statusOf(worst), message: above.length === 0 ? `${containers.length} containers, all info` : above.join('; '), details: { containers: byContainer } };
   },
 };
 
-export function createHealthMetrics(registry: Registry) {
+export function createHealthMetrics(registry: Registry, targetLabelNames: readonly string[] = []) {
   const status = new Gauge({ name: 'headroom_health_status', help: 'Whether a /health sub-status is ok (1) or not (0); degraded counts as ok.', labelNames: ['component'], registers: [registry] });
   const age = new Gauge({ name: 'headroom_health_check_age_seconds', help: 'Age of the result headroom_health_status shows for a sub-status that does I/O (database, target): probes run at most every 15 s, and /metrics never waits for one.', labelNames: ['component'], registers: [registry] });
-  const level = new Gauge({ name: 'headroom_resource_level', help: 'Level of a resource against its limit: 0 info, 1 warning (>80 %), 2 critical (>95 %), 3 danger (>=100 %).', labelNames: ['resource'], registers: [registry] });
+  const level = new Gauge({ name: 'headroom_resource_level', help: 'Level of a resource against its limit: 0 info, 1 warning (>80 %), 2 critical (>95 %), 3 danger (>=100 %).', labelNames: [...targetLabelNames, 'resource'], registers: [registry] });
   return {
-    record(report: HealthReport, ages: ReadonlyMap<string, number>): void {
+    record(report: HealthReport, ages: ReadonlyMap<string, number>, scrape: ScrapeResult): void {
       status.reset();
       age.reset();
       for (const [component, sub] of Object.entries(report.checks)) status.set({ component }, sub.status === 'failing' ? 0 : 1);
       for (const [component, seconds] of ages) age.set({ component }, seconds);
       level.reset();
-      const levels = report.checks.resources?.details?.levels as Record<string, Level> | undefined;
-      for (const [resource, value] of Object.entries(levels ?? {})) level.set({ resource }, levelValue(value));
+      for (const { labels, summary } of scrape.targets) {
+        level.set({ ...labels, resource: 'cpu' }, levelValue(levelOf(summary.cpuPercent ?? Number.NaN)));
+        level.set({ ...labels, resource: 'memory' }, levelValue(levelOf(summary.memoryPercent ?? Number.NaN)));
+      }
     },
   };
 }

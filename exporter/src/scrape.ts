@@ -14,7 +14,8 @@ export interface ScrapeResult {
   /** The first target's figures (the sidecar's only one), for /health. */
   summary: ScrapeSummary;
   location?: CgroupLocation;
-  targets: number;
+  /** Every target's labels and figures (host mode: one per running container). */
+  targets: Array<{ labels: Record<string, string>; summary: ScrapeSummary }>;
 }
 
 /** One watched cgroup, as a target source describes it for a scrape. */
@@ -25,6 +26,8 @@ export interface Target {
   locate(): CgroupLocation;
   declaredMemoryReservationBytes?: number;
   declaredCpuReservationCores?: number;
+  /** After a failed read: whether the cgroup is gone (a container removed mid-scrape), which is no failure. */
+  isGone?(): boolean;
 }
 
 export interface TargetSource {
@@ -96,9 +99,11 @@ export class Scraper {
   }
 
   private async run(): Promise<ScrapeResult> {
-    const contexts = (await this.source.targets()).map((target) => contextOf(target, this.procfs));
+    const targets = await this.source.targets();
+    const contexts = targets.map((target) => contextOf(target, this.procfs));
+    const gone = new Map(targets.map((target, index) => [contexts[index]!, target.isGone]));
     const outcomes: [string, CollectorOutcome][] = [];
-    for (const collector of this.collectors) outcomes.push([collector.name, await this.runCollector(collector, contexts)]);
+    for (const collector of this.collectors) outcomes.push([collector.name, await this.runCollector(collector, contexts, gone)]);
     emptyMetric(this.metrics.cgroupInfo);
     for (const context of contexts) {
       try {
@@ -109,7 +114,7 @@ export class Scraper {
       }
     }
     const first = contexts[0];
-    const result: ScrapeResult = { collectors: Object.fromEntries(outcomes), summary: first?.summary ?? {}, targets: contexts.length };
+    const result: ScrapeResult = { collectors: Object.fromEntries(outcomes), summary: first?.summary ?? {}, targets: contexts.map((context) => ({ labels: context.labels, summary: context.summary })) };
     try {
       if (first) result.location = first.location();
     } catch {
@@ -118,7 +123,7 @@ export class Scraper {
     return result;
   }
 
-  private async runCollector(collector: Collector, contexts: readonly ScrapeContext[]): Promise<CollectorOutcome> {
+  private async runCollector(collector: Collector, contexts: readonly ScrapeContext[], gone: ReadonlyMap<ScrapeContext, (() => boolean) | undefined>): Promise<CollectorOutcome> {
     const started = performance.now();
     for (const metric of collector.metrics) emptyMetric(metric);
     const errors: string[] = [];
@@ -127,6 +132,7 @@ export class Scraper {
         await collector.collect(context);
       } catch (error) {
         for (const metric of collector.metrics) removeSeries(metric, context.labels); // nothing half-collected
+        if (gone.get(context)?.()) continue; // removed mid-scrape: its series go, nothing failed
         const message = error instanceof Error ? error.message : String(error);
         const where = context.labels.container === undefined ? '' : `${context.labels.container}: `;
         this.log.warn({ collector: collector.name, ...context.labels, err: message }, 'collector failed');

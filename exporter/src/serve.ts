@@ -63,28 +63,35 @@ export async function startExporter(config: ServeConfig, extensionFactories: rea
   for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) registry.removeSingleMetric(name);
   new Gauge({ name: 'headroom_build_info', help: 'Build information; always 1.', labelNames: ['version', 'nodejs'], registers: [registry] }).set({ version: VERSION, nodejs: process.version }, 1);
 
-  const targets = sidecarTargets(config, registry);
+  // Host mode's code (the engine client, zod) loads only when --target.docker asks for it.
+  const hostMode = config.targetDocker === undefined ? undefined : await (await import('./docker/host-mode.js')).startHostMode({
+    address: config.targetDocker,
+    tls: { caFile: config.targetDockerTlsCa, certFile: config.targetDockerTlsCert, keyFile: config.targetDockerTlsKey },
+    procfs: config.procfs,
+    sysfs: config.sysfs,
+  }, registry, log);
+  const targets = hostMode?.targets ?? sidecarTargets(config, registry);
   const collectors = createCollectors(config, registry, targets.labelNames);
   const scraper = new Scraper(collectors, createScrapeMetrics(registry, targets.labelNames), targets, config.procfs, log);
   const extensions: Extension[] = [];
   for (const factory of extensionFactories) extensions.push(await factory({ config, registry, log }));
   const scrapeChecks = [collectorsCheck, resourcesCheck];
-  const probes = new Probes(extensions.flatMap((extension) => extension.probes ?? []));
-  const healthMetrics = createHealthMetrics(registry);
+  const probes = new Probes([...(hostMode ? [hostMode.probe] : []), ...extensions.flatMap((extension) => extension.probes ?? [])]);
+  const healthMetrics = createHealthMetrics(registry, targets.labelNames);
 
   // /metrics: the scrape and the probes' last results, never waiting for a probe.
   const evaluateForMetrics = async (): Promise<Evaluation> => {
     const scrape = await scraper.scrape();
     const latest = probes.latest();
     const health = evaluateHealth(scrapeChecks, new Map([...latest].map(([name, { report }]) => [name, report])), scrape);
-    healthMetrics.record(health, new Map([...latest].map(([name, { ageSeconds }]) => [name, ageSeconds])));
+    healthMetrics.record(health, new Map([...latest].map(([name, { ageSeconds }]) => [name, ageSeconds])), scrape);
     return { health };
   };
   // /health: the scrape and fresh probes, each bounded by its timeout.
   const evaluateForHealth = async (): Promise<Evaluation> => {
     const [scrape, fresh] = await Promise.all([scraper.scrape(), probes.fresh()]);
     const health = evaluateHealth(scrapeChecks, fresh, scrape);
-    healthMetrics.record(health, new Map([...fresh.keys()].map((name) => [name, 0])));
+    healthMetrics.record(health, new Map([...fresh.keys()].map((name) => [name, 0])), scrape);
     return { health };
   };
 
@@ -130,6 +137,7 @@ export async function startExporter(config: ServeConfig, extensionFactories: rea
       server.close(() => { clearInterval(sweep); clearTimeout(forced); resolve(); });
       server.closeIdleConnections();
     });
+    hostMode?.stop();
     for (const extension of extensions) await extension.close?.();
   })());
   return { server, address, scraper, close };

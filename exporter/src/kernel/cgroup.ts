@@ -2,7 +2,7 @@
 // `/proc/<pid>/cgroup` and `/proc/self/mountinfo`, then a reader that does the I/O.
 import path from 'node:path';
 import { parseMountinfo, parseProcCgroup, type Mount, type ProcCgroupEntry } from './parse.js';
-import { readOptionalKernelFile } from './read.js';
+import { readKernelFile, readOptionalKernelFile } from './read.js';
 
 export type Controller = 'memory' | 'cpu' | 'cpuacct' | 'pids';
 export const CONTROLLERS: readonly Controller[] = ['memory', 'cpu', 'cpuacct', 'pids'];
@@ -124,15 +124,34 @@ export function locateCgroup(options: ResolveOptions): CgroupLocation {
   if (cgroupText === undefined || mountinfoText === undefined || cgroupText.trim() === '') {
     return { controllers: {}, mode: 'none', path: '', cpuUsage: 'cgroup' };
   }
+  return hostLayout(cgroupText, mountinfoText, options.sysfs)(options.explicitPath);
+}
+
+/**
+ * Resolves cgroup paths against one process's view of the cgroups (its /proc/<pid>/cgroup says which
+ * hierarchies exist) and one mount table: `(path) => location`, or the process's own cgroup without a path.
+ */
+function hostLayout(cgroupText: string, mountinfoText: string, sysfs: string): (explicitPath?: string) => CgroupLocation {
   const entries = parseProcCgroup(cgroupText);
   const mounts = parseMountinfo(mountinfoText);
   const enabledByMount = new Map<string, string[]>();
   for (const mount of mounts.filter((candidate) => candidate.fsType === 'cgroup2')) {
-    const mountPoint = underSysfs(mount.mountPoint, options.sysfs);
+    const mountPoint = underSysfs(mount.mountPoint, sysfs);
     const text = readIfPresent(path.join(mountPoint, 'cgroup.controllers'));
     enabledByMount.set(mountPoint, text === undefined ? [] : text.trim().split(/\s+/).filter(Boolean));
   }
-  return resolveLocation(entries, mounts, options.sysfs, (mountPoint) => enabledByMount.get(mountPoint) ?? [], options.explicitPath);
+  return (explicitPath) => resolveLocation(entries, mounts, sysfs, (mountPoint) => enabledByMount.get(mountPoint) ?? [], explicitPath);
+}
+
+/**
+ * The host's cgroup layout, from its init process (/proc/1 under --path.procfs: the host's, also when the
+ * exporter runs in a container with the host's /proc mounted), for locating other cgroups by path.
+ */
+export function readHostLayout(procfs: string, sysfs: string): (cgroupPath: string) => CgroupLocation {
+  const cgroupText = readKernelFile(path.join(procfs, '1', 'cgroup'));
+  const mountinfoText = readKernelFile(path.join(procfs, '1', 'mountinfo'));
+  const layout = hostLayout(cgroupText, mountinfoText, sysfs);
+  return (cgroupPath) => layout(cgroupPath);
 }
 
 /**

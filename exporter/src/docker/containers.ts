@@ -1,0 +1,120 @@
+// What headroom takes from the Engine API's answers (pure): a container's identity and labels, its CPU
+// reservation, its state, and where its cgroup is. Container labels and environment never become metric
+// labels and are never logged: only the compose project and service, and the CPU reservation, are read.
+import { z } from 'zod';
+
+export const inspectSchema = z.object({
+  Id: z.string().regex(/^[0-9a-f]{64}$/),
+  Name: z.string(),
+  Config: z.object({
+    Image: z.string(),
+    Env: z.array(z.string()).nullish(),
+    Labels: z.record(z.string(), z.string()).nullish(),
+  }),
+  HostConfig: z.object({
+    RestartPolicy: z.object({ Name: z.string() }).nullish(),
+    CgroupParent: z.string().nullish(),
+  }),
+  State: z.object({
+    Running: z.boolean(),
+    Pid: z.number().int(),
+    OOMKilled: z.boolean(),
+    ExitCode: z.number().int(),
+    StartedAt: z.string(),
+    FinishedAt: z.string(),
+  }),
+  RestartCount: z.number().int(),
+});
+export type InspectAnswer = z.infer<typeof inspectSchema>;
+
+export const infoSchema = z.object({
+  CgroupDriver: z.string(),
+  CgroupVersion: z.string().nullish(),
+});
+export type InfoAnswer = z.infer<typeof infoSchema>;
+
+export const listSchema = z.array(z.object({ Id: z.string(), State: z.string().optional() }));
+
+export const eventSchema = z.object({
+  Type: z.string(),
+  Action: z.string(),
+  Actor: z.object({ ID: z.string(), Attributes: z.record(z.string(), z.string()).nullish() }),
+  timeNano: z.number().optional(),
+});
+export type EngineEvent = z.infer<typeof eventSchema>;
+
+/** The labels of a container's series: its name and, from compose's labels, its project and service. */
+export interface ContainerLabels { container: string; compose_project: string; compose_service: string }
+export const CONTAINER_LABEL_NAMES = ['container', 'compose_project', 'compose_service'] as const;
+
+export interface ContainerFacts {
+  id: string;
+  labels: ContainerLabels;
+  image: string;
+  restartPolicy: string;
+  /** From the CPU_RESERVATION environment variable or the headroom.cpu-reservation label; Docker keeps none. */
+  cpuReservationCores?: number;
+  running: boolean;
+  /** The cgroup's path as the kernel names it on the host. */
+  cgroupPath: string;
+  restartCount: number;
+  oomKilled: boolean;
+  exitCode: number;
+}
+
+export const CPU_RESERVATION_LABEL = 'headroom.cpu-reservation';
+export const CPU_RESERVATION_VARIABLE = 'CPU_RESERVATION';
+
+function cpus(text: string | undefined): number | undefined {
+  if (text === undefined || !/^\d+(\.\d+)?$/.test(text.trim())) return undefined;
+  const value = Number(text);
+  return value > 0 ? value : undefined;
+}
+
+/** The CPU reservation a container declares: its headroom.cpu-reservation label, else its CPU_RESERVATION variable. */
+export function declaredCpuReservation(env: readonly string[] | null | undefined, labels: Record<string, string> | null | undefined): number | undefined {
+  const fromLabel = cpus(labels?.[CPU_RESERVATION_LABEL]);
+  if (fromLabel !== undefined) return fromLabel;
+  const assignment = env?.find((entry) => entry.startsWith(`${CPU_RESERVATION_VARIABLE}=`));
+  return cpus(assignment?.slice(CPU_RESERVATION_VARIABLE.length + 1));
+}
+
+/** systemd's slice unit names nest by their dashes: `a-b.slice` is `/a.slice/a-b.slice`. */
+export function slicePath(slice: string): string {
+  const name = slice.replace(/\.slice$/, '');
+  if (name === '' || name === '-') return '';
+  const parts = name.split('-');
+  return parts.map((_, index) => `/${parts.slice(0, index + 1).join('-')}.slice`).join('');
+}
+
+/** Where Docker puts a container's cgroup, by cgroup driver (docker's daemon/oci cgroup naming). */
+export function containerCgroupPath(id: string, driver: string, cgroupParent: string | null | undefined): string {
+  if (driver === 'systemd') {
+    const parent = cgroupParent && cgroupParent !== '' ? cgroupParent : 'system.slice';
+    return `${slicePath(parent)}/docker-${id}.scope`;
+  }
+  const parent = cgroupParent && cgroupParent !== '' ? cgroupParent : '/docker';
+  return `${parent.startsWith('/') ? parent : `/${parent}`}/${id}`.replace(/\/+/g, '/');
+}
+
+export function containerFacts(inspect: InspectAnswer, driver: string): ContainerFacts {
+  const labels = inspect.Config.Labels ?? {};
+  const facts: ContainerFacts = {
+    id: inspect.Id,
+    labels: {
+      container: inspect.Name.replace(/^\//, ''),
+      compose_project: labels['com.docker.compose.project'] ?? '',
+      compose_service: labels['com.docker.compose.service'] ?? '',
+    },
+    image: inspect.Config.Image,
+    restartPolicy: inspect.HostConfig.RestartPolicy?.Name || 'no',
+    running: inspect.State.Running,
+    cgroupPath: containerCgroupPath(inspect.Id, driver, inspect.HostConfig.CgroupParent),
+    restartCount: inspect.RestartCount,
+    oomKilled: inspect.State.OOMKilled,
+    exitCode: inspect.State.ExitCode,
+  };
+  const reservation = declaredCpuReservation(inspect.Config.Env, labels);
+  if (reservation !== undefined) facts.cpuReservationCores = reservation;
+  return facts;
+}
