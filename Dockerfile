@@ -35,5 +35,5 @@ EXPOSE 9477
 HEALTHCHECK --interval=30s --timeout=10s --start-period=40s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:9477/health').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # The same entry point as `make run`.
-ENTRYPOINT ["node", "dist/exporter/src/cli.js"]
+ENTRYPOINT ["node", "--max-semi-space-size=1", "--optimize-for-size", "--no-turbofan", "--no-sparkplug", "dist/exporter/src/cli.js"]
 CMD ["--web.listen-address=0.0.0.0:9477"]

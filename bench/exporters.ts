@@ -2,7 +2,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { CLI, freePort, start, waitFor, type Started } from '../scripts/processes.js';
+import { CLI_COMMAND, freePort, start, waitFor, type Started } from '../scripts/processes.js';
 import { enterCgroupScript } from './cgroup.js';
 import type { ExporterName } from './report.js';
 
@@ -44,7 +44,7 @@ async function whenReady(name: ExporterName, started: Started, baseUrl: string, 
 async function startHeadroomProcess(wrap: (args: string[]) => [string, string[]], extraFlags: readonly string[]): Promise<RunningExporter & { dataDir: string }> {
   const port = await freePort();
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'headroom-bench-data-'));
-  const [command, args] = wrap([process.execPath, CLI, `--web.listen-address=127.0.0.1:${port}`, `--data.dir=${dataDir}`, ...extraFlags]);
+  const [command, args] = wrap([...CLI_COMMAND, `--web.listen-address=127.0.0.1:${port}`, `--data.dir=${dataDir}`, ...extraFlags]);
   const started = start(command, args);
   const baseUrl = `http://127.0.0.1:${port}`;
   const running = await whenReady('headroom', started, baseUrl, `${baseUrl}/metrics`, () => rmSync(dataDir, { recursive: true, force: true }));

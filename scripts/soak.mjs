@@ -14,6 +14,7 @@ import path from 'node:path';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const cli = path.join(root, 'dist', 'exporter', 'src', 'cli.js');
+const { NODE_FLAGS } = await import(path.join(root, 'dist', 'exporter', 'src', 'node-flags.js'));
 
 function seconds(text) {
   const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(text);
@@ -54,7 +55,7 @@ function freePort() {
 
 const port = await freePort();
 const dataDir = mkdtempSync(path.join(os.tmpdir(), 'headroom-soak-'));
-const child = spawn(process.execPath, [cli, `--web.listen-address=127.0.0.1:${port}`, `--data.dir=${dataDir}`, '--log.level=warn'], { stdio: ['ignore', 'ignore', 'pipe'] });
+const child = spawn(process.execPath, [...NODE_FLAGS, cli, `--web.listen-address=127.0.0.1:${port}`, `--data.dir=${dataDir}`, '--log.level=warn'], { stdio: ['ignore', 'ignore', 'pipe'] });
 let stderr = '';
 child.stderr.on('data', (chunk) => { stderr = (stderr + chunk).slice(-4000); });
 const CLIENT_SOCKETS = 4;

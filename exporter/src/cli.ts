@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=1 --optimize-for-size --no-turbofan --no-sparkplug
 // The `headroom` command: serve the exporter (default) or run a subcommand.
 import { FlagError } from './flags.js';
 import { parseServeCommandLine, serveHelp } from './config.js';

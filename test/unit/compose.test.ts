@@ -15,6 +15,7 @@ import { SITE_ENVIRONMENT } from '../../alerting-rules/alertmanager.js';
 import { ALERTMANAGER_FILE as ALERTMANAGER_PATH, renderAlertmanager } from '../../alerting-rules/files.js';
 import { formatCpus, formatMemorySize } from '../../exporter/src/sizes.js';
 import { DEFAULT_TIER, HEALTHCHECK } from '../../exporter/src/thresholds.js';
+import { NODE_FLAGS } from '../../exporter/src/node-flags.js';
 import {
   COMPOSE_DIR, COMPOSE_FILE, flagValue, interpolate, loadCompose, parseComposeText, parseMount, readComposeText, serviceCommand, variableUses,
   type ComposeFile,
@@ -245,12 +246,18 @@ test('Grafana: provisioning and dashboards mounted where the provisioning files 
 });
 
 /** The command of a Makefile target's recipe, words split, make variables ($(ARGS)) dropped. */
+/** A target's first recipe line as words: simply expanded variables (`NAME := ...`) expanded, the rest ($(ARGS)) dropped. */
 function makeRecipe(makefile: string, target: string): string[] {
   const lines = makefile.split('\n');
+  const variables = new Map([...makefile.matchAll(/^([A-Z_]+) := (.*)$/gm)].map((match) => [match[1]!, match[2]!]));
   const start = lines.findIndex((line) => line.startsWith(`${target}:`));
   assert.ok(start >= 0, `no ${target} target`);
   const recipe = lines.slice(start + 1).find((line) => line.startsWith('\t'));
-  return recipe!.trim().split(/\s+/).filter((word) => !/^\$\(.*\)$/.test(word));
+  return recipe!.trim().split(/\s+/).flatMap((word) => {
+    const variable = /^\$\((\w+)\)$/.exec(word);
+    if (!variable) return [word];
+    return variables.get(variable[1]!)?.split(/\s+/) ?? [];
+  });
 }
 
 test('the Dockerfile: multi-stage, production dependencies only, non-root, HEALTHCHECK on /health, the entry point of make run', () => {
@@ -293,6 +300,9 @@ test('the Dockerfile: multi-stage, production dependencies only, non-root, HEALT
   assert.is(entrypoint.length, 1);
   const words = entrypoint[0]!.getJSONStrings().map((word) => word.getJSONValue());
   assert.equal(words, makeRecipe(readFileSync(path.join(REPO_ROOT, 'Makefile'), 'utf8'), 'run'), 'ENTRYPOINT is the command of make run');
+  assert.equal(words, ['node', ...NODE_FLAGS, 'dist/exporter/src/cli.js'], 'with the exporter\'s V8 flags');
+  const shebang = readFileSync(path.join(REPO_ROOT, 'exporter/src/cli.ts'), 'utf8').split('\n')[0];
+  assert.is(shebang, `#!/usr/bin/env -S node ${NODE_FLAGS.join(' ')}`, 'the bin runs with the same flags');
   const cmd = dockerfile.getCMDs().at(-1)!.getJSONStrings().map((word) => word.getJSONValue());
   assert.equal(cmd, [`--web.listen-address=${flagValue(serviceCommand(services.exporter!), 'web.listen-address')}`], 'the image listens where compose expects it');
   // Every build-context source the image copies exists.

@@ -2,7 +2,7 @@
 import { isUtf8 } from 'node:buffer';
 import express, { type Express, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
-import { MAX_BODY_BYTES, parseUsageReport, type Rejection } from './schema.js';
+import { MAX_BODY_BYTES, type Rejection } from './limits.js';
 import type { RejectionReason, StatisticsMetrics } from './metrics.js';
 import type { Pruner } from './retention.js';
 import type { StatisticsStore } from './store.js';
@@ -14,6 +14,10 @@ export interface RouteDeps {
   log: Logger;
   now?: () => number;
 }
+
+// zod loads with the first report, not at start: an exporter that is only scraped never needs it.
+let schemaModule: Promise<typeof import('./schema.js')> | undefined;
+const loadSchema = () => (schemaModule ??= import('./schema.js'));
 
 // Invalid UTF-8 would otherwise be decoded to U+FFFD and stored as if it had been sent.
 const parseJson = express.json({
@@ -66,6 +70,7 @@ export function mountStatisticsRoutes(app: Express, deps: RouteDeps): void {
         if (status === 413) response.set('Connection', 'close');
         return reject(response, status, reason, { error: message, field: null });
       }
+      const { parseUsageReport } = await loadSchema();
       const parsed = parseUsageReport(request.body);
       if ('rejection' in parsed) return reject(response, 400, 'invalid', parsed.rejection);
       const receivedAt = now();

@@ -1,10 +1,8 @@
 // The usage report an installation POSTs to /statistics, and how a rejection names its field.
 import { z } from 'zod';
+import { MAX_EXTRA_METRICS, type Rejection } from './limits.js';
 
-/** Largest accepted request body; larger bodies are answered 413 before parsing. */
-export const MAX_BODY_BYTES = 16 * 1024;
-/** Extra numeric fields under `metrics`: at most this many, names up to 64 characters. */
-export const MAX_EXTRA_METRICS = 32;
+export { MAX_BODY_BYTES, MAX_EXTRA_METRICS, type Rejection } from './limits.js';
 
 const identifier = (max: number) => z.string()
   .min(1)
@@ -34,7 +32,6 @@ export const usageReportSchema = z.strictObject({
 
 export type UsageReport = z.infer<typeof usageReportSchema>;
 
-export interface Rejection { error: string; field: string | null }
 
 /** Validates a parsed JSON body; a rejection names the first offending field (dotted path). */
 export function parseUsageReport(body: unknown): { report: UsageReport } | { rejection: Rejection } {
