@@ -51,9 +51,9 @@ async function startHeadroomProcess(wrap: (args: string[]) => [string, string[]]
   return Object.assign(running, { dataDir });
 }
 
-/** headroom with default flags, inside the benchmark cgroup, so it watches that cgroup as its own. */
-export function startHeadroom(cgroupDirs: readonly string[]): Promise<RunningExporter & { dataDir: string }> {
-  return startHeadroomProcess((args) => ['sh', ['-c', enterCgroupScript(cgroupDirs), 'headroom', ...args]], []);
+/** headroom (default flags, or these), inside the benchmark cgroup, so it watches that cgroup as its own. */
+export function startHeadroom(cgroupDirs: readonly string[], extraFlags: readonly string[] = []): Promise<RunningExporter & { dataDir: string }> {
+  return startHeadroomProcess((args) => ['sh', ['-c', enterCgroupScript(cgroupDirs), 'headroom', ...args]], extraFlags);
 }
 
 /**

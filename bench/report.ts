@@ -20,6 +20,12 @@ export interface ScrapeRecord {
 
 export interface IdleRecord { exporter: ExporterName; seconds: number; cpu_seconds: number }
 
+/** RSS at start and after many sequential scrapes, per exporter and configuration. */
+export interface EnduranceRecord { exporter: ExporterName; configuration: string; scrapes: number; rss_start_bytes: number; rss_after_bytes: number }
+
+/** headroom's scrapes while something it checks hangs. */
+export interface WaitingRecord { situation: string; scrapes: number; p50_ms: number; p99_ms: number; max_ms: number }
+
 export interface IngestRecord {
   connections: number;
   seconds: number;
@@ -55,6 +61,8 @@ export interface Results {
   headroom_rss_bytes: number;
   headroom_rss_over_floor_bytes: number;
   ingest: IngestRecord[];
+  endurance?: EnduranceRecord[];
+  waiting?: WaitingRecord[];
   /** headroom's /metrics on the ingest instance, after the ingest stored its reports. */
   scrape_after_ingest?: { stored_reports: number; p50_ms: number; p99_ms: number; cpu_seconds_per_1000_scrapes: number };
   /** Why the ingest part has no figures, when it has none. */
@@ -147,6 +155,16 @@ export function ingestTable(records: readonly IngestRecord[]): string {
   );
 }
 
+export function enduranceTable(records: readonly EnduranceRecord[]): string {
+  return markdownTable(['exporter', 'configuration', 'scrapes', 'RSS at start (MiB)', 'RSS after (MiB)'],
+    records.map((record) => [record.exporter, record.configuration, String(record.scrapes), formatMiB(record.rss_start_bytes), formatMiB(record.rss_after_bytes)]));
+}
+
+export function waitingTable(records: readonly WaitingRecord[]): string {
+  return markdownTable(['headroom scraped while', 'scrapes', 'p50 (ms)', 'p99 (ms)', 'max (ms)'],
+    records.map((record) => [record.situation, String(record.scrapes), formatNumber(record.p50_ms), formatNumber(record.p99_ms), formatNumber(record.max_ms)]));
+}
+
 export function renderReport(results: Results): string {
   const { machine } = results;
   const parts = [
@@ -173,5 +191,7 @@ export function renderReport(results: Results): string {
     parts.push('', `/metrics of the ingest instance afterwards, with ${after.stored_reports} stored reports: p50 ${formatNumber(after.p50_ms)} ms, p99 ${formatNumber(after.p99_ms)} ms, ${formatNumber(after.cpu_seconds_per_1000_scrapes)} CPU s / 1000 scrapes (its statistics gauges read one row per installation from latest_reports).`);
   }
   if (results.ingest_error) parts.push(`Not measured: ${results.ingest_error}`);
+  if (results.endurance?.length) parts.push('', '### Memory after many scrapes (sequential, one keep-alive connection; each exporter fresh)', '', enduranceTable(results.endurance));
+  if (results.waiting?.length) parts.push('', '### Scrapes while a health probe or the database hangs (/metrics publishes the last results)', '', waitingTable(results.waiting));
   return parts.join('\n');
 }

@@ -9,16 +9,17 @@ import { REPO_ROOT, start } from '../scripts/processes.js';
 import { createBenchCgroup, type BenchCgroup } from './cgroup.js';
 import { spawnSleepers } from './children.js';
 import { startHeadroom, startIngestHeadroom, startNodeExporter, startProcessExporter, type RunningExporter } from './exporters.js';
+import { measureRssAfterScrapes, scrapesWhileDatabaseLocked, scrapesWhileTargetHangs, startSilentServer } from './endurance.js';
 import { runIngest } from './ingest.js';
 import { countSeries, cpuSecondsPer1000, summarizeLatencies, ticksToSeconds } from './measure.js';
 import { readCpuTicks, readRssBytes } from './proc.js';
-import { renderReport, type IdleRecord, type Machine, type Results, type ScrapeRecord } from './report.js';
+import { renderReport, type EnduranceRecord, type IdleRecord, type Machine, type Results, type ScrapeRecord, type WaitingRecord } from './report.js';
 import { ScrapeClient } from './scrape-client.js';
 
 const QUICK = process.env.QUICK === '1' || process.argv.includes('--quick');
 const PLAN = QUICK
-  ? { processCounts: [0, 10, 200, 2000], scrapes: 40, minScrapes: 10, stepSeconds: 2.5, warmup: 3, idleSeconds: 5, ingestConnections: [10], ingestSeconds: 3 }
-  : { processCounts: [0, 10, 200, 2000], scrapes: 500, minScrapes: 50, stepSeconds: 20, warmup: 20, idleSeconds: 60, ingestConnections: [1, 10, 50, 100], ingestSeconds: 10 };
+  ? { processCounts: [0, 10, 200, 2000], scrapes: 40, minScrapes: 10, stepSeconds: 2.5, warmup: 3, idleSeconds: 5, ingestConnections: [10], ingestSeconds: 3, enduranceScrapes: 1000, waitingSeconds: 2 }
+  : { processCounts: [0, 10, 200, 2000], scrapes: 500, minScrapes: 50, stepSeconds: 20, warmup: 20, idleSeconds: 60, ingestConnections: [1, 10, 50, 100], ingestSeconds: 10, enduranceScrapes: 10_000, waitingSeconds: 4 };
 const OUTPUT = path.join(REPO_ROOT, 'bench', QUICK ? 'results.quick.json' : 'results.json');
 
 function progress(message: string): void {
@@ -145,6 +146,43 @@ async function main(): Promise<void> {
     const { record: scrapeAfterIngest } = await measureScrapes(ingestHeadroom, 0);
     progress(`  headroom /metrics with ${storedReports} stored reports: p50 ${scrapeAfterIngest.p50_ms.toFixed(2)} ms, ${scrapeAfterIngest.cpu_seconds_per_1000_scrapes.toFixed(2)} CPU s/1000`);
 
+    // Memory after many scrapes: each exporter fresh, headroom with and without its statistics store.
+    const endurance: EnduranceRecord[] = [];
+    const enduranceRuns: Array<[string, () => Promise<RunningExporter>]> = [
+      ['default (statistics store on, SQLite)', () => startHeadroom(cgroup!.dirs)],
+      ['--statistics.enabled=false', () => startHeadroom(cgroup!.dirs, ['--statistics.enabled=false'])],
+      ['default', startNodeExporter],
+      ['default', startProcessExporter],
+    ];
+    for (const [configuration, startOne] of enduranceRuns) {
+      const exporter = await startOne();
+      try {
+        const record = await measureRssAfterScrapes(exporter, configuration, PLAN.enduranceScrapes);
+        endurance.push(record);
+        progress(`  ${exporter.name} ${configuration}: RSS ${(record.rss_start_bytes / 2 ** 20).toFixed(1)} MiB at start, ${(record.rss_after_bytes / 2 ** 20).toFixed(1)} MiB after ${record.scrapes} scrapes`);
+      } finally {
+        await exporter.stop();
+      }
+    }
+
+    // Scrapes never wait on a probe or the database.
+    const waiting: WaitingRecord[] = [];
+    const silent = await startSilentServer();
+    const hanging = await startHeadroom(cgroup.dirs, [`--target.health-url=${silent.url}`, '--statistics.enabled=false']);
+    try {
+      waiting.push(await scrapesWhileTargetHangs(hanging, PLAN.waitingSeconds));
+    } finally {
+      await hanging.stop();
+      silent.close();
+    }
+    const locked = await startHeadroom(cgroup.dirs, ['--statistics.rate-limit=0']);
+    try {
+      waiting.push(await scrapesWhileDatabaseLocked(locked, locked.dataDir, PLAN.waitingSeconds));
+    } finally {
+      await locked.stop();
+    }
+    for (const record of waiting) progress(`  while ${record.situation}: p50 ${record.p50_ms.toFixed(2)} ms, p99 ${record.p99_ms.toFixed(2)} ms over ${record.scrapes} scrapes`);
+
     const headroomRss = Math.max(...scrapes.filter((record) => record.exporter === 'headroom').map((record) => record.rss_bytes));
     const results: Results = {
       machine,
@@ -160,6 +198,8 @@ async function main(): Promise<void> {
       headroom_rss_bytes: headroomRss,
       headroom_rss_over_floor_bytes: headroomRss - floor,
       ingest: ingest.records,
+      endurance,
+      waiting,
       scrape_after_ingest: { stored_reports: storedReports, p50_ms: scrapeAfterIngest.p50_ms, p99_ms: scrapeAfterIngest.p99_ms, cpu_seconds_per_1000_scrapes: scrapeAfterIngest.cpu_seconds_per_1000_scrapes },
       ...(ingest.error === undefined ? {} : { ingest_error: ingest.error }),
     };

@@ -3,7 +3,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { enterCgroupScript } from '../../bench/cgroup.js';
 import { countSeries, cpuSecondsPer1000, parseProcStatCpuTicks, parseVmRssBytes, percentile, summarizeLatencies } from '../../bench/measure.js';
-import { formatNumber, formatRatio, idleTable, ingestTable, markdownTable, renderReport, scrapeTable, type Results, type ScrapeRecord } from '../../bench/report.js';
+import { enduranceTable, formatNumber, formatRatio, idleTable, ingestTable, markdownTable, renderReport, scrapeTable, waitingTable, type Results, type ScrapeRecord } from '../../bench/report.js';
 import { parseWrkResult } from '../../bench/wrk-result.js';
 
 test('percentile: nearest rank over unsorted samples', () => {
@@ -93,6 +93,13 @@ test('report: machine, floor, and why ingest has no figures', () => {
   assert.match(report, 'holds 40 MiB; headroom holds 60 MiB (its largest RSS after any step), 20 MiB above that floor');
   assert.match(report, 'Not measured: POST /statistics answered 404');
   assert.match(report, 'with 60000 stored reports: p50 15.3 ms, p99 30 ms, 14 CPU s / 1000 scrapes');
+});
+
+test('memory after many scrapes, and scrapes while something hangs', () => {
+  const memory = enduranceTable([{ exporter: 'headroom', configuration: '--statistics.enabled=false', scrapes: 10_000, rss_start_bytes: 50 * 2 ** 20, rss_after_bytes: 63.25 * 2 ** 20 }]);
+  assert.is(memory.split('\n')[2], '| headroom | --statistics.enabled=false | 10000 | 50 | 63.3 |');
+  const waiting = waitingTable([{ situation: 'target health URL never answers', scrapes: 600, p50_ms: 2.71, p99_ms: 8.394, max_ms: 22.8 }]);
+  assert.is(waiting.split('\n')[2], '| target health URL never answers | 600 | 2.71 | 8.39 | 22.8 |');
 });
 
 test('wrk: the result line of post-report.lua, and what is not one', () => {
