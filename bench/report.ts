@@ -127,6 +127,15 @@ export function scrapeTable(records: readonly ScrapeRecord[]): string {
   return markdownTable(['extra processes', 'figure', ...EXPORTERS, ...ratioHeaders], rows);
 }
 
+/** headroom's CPU per scrape and per watched process, from its fewest and most processes steps (microseconds). */
+export function perProcessCpuMicroseconds(records: readonly ScrapeRecord[]): number | undefined {
+  const ours = records.filter((record) => record.exporter === 'headroom').sort((a, b) => a.processes - b.processes);
+  const [fewest, most] = [ours[0], ours[ours.length - 1]];
+  if (!fewest || !most || most.processes === fewest.processes) return undefined;
+  // CPU seconds per 1000 scrapes is milliseconds per scrape.
+  return ((most.cpu_seconds_per_1000_scrapes - fewest.cpu_seconds_per_1000_scrapes) * 1000) / (most.processes - fewest.processes);
+}
+
 export function idleTable(records: readonly IdleRecord[]): string {
   const byExporter = new Map(records.map((record) => [record.exporter, record]));
   const seconds = records[0]?.seconds ?? 0;
@@ -174,6 +183,10 @@ export function renderReport(results: Results): string {
     '',
     scrapeTable(results.scrapes),
     '',
+    ...(() => {
+      const perProcess = perProcessCpuMicroseconds(results.scrapes);
+      return perProcess === undefined ? [] : [`headroom's CPU per watched process (the process_group and processes collectors read each one's /proc/<pid>/stat): ${formatNumber(perProcess)} µs per scrape.`, ''];
+    })(),
     '### Idle',
     '',
     idleTable(results.idle),

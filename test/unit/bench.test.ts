@@ -3,7 +3,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { enterCgroupScript } from '../../bench/cgroup.js';
 import { countSeries, cpuSecondsPer1000, parseProcStatCpuTicks, parseVmRssBytes, percentile, summarizeLatencies } from '../../bench/measure.js';
-import { enduranceTable, formatNumber, formatRatio, idleTable, ingestTable, markdownTable, renderReport, scrapeTable, waitingTable, type Results, type ScrapeRecord } from '../../bench/report.js';
+import { perProcessCpuMicroseconds, enduranceTable, formatNumber, formatRatio, idleTable, ingestTable, markdownTable, renderReport, scrapeTable, waitingTable, type Results, type ScrapeRecord } from '../../bench/report.js';
 import { parseWrkResult } from '../../bench/wrk-result.js';
 
 test('percentile: nearest rank over unsorted samples', () => {
@@ -93,6 +93,12 @@ test('report: machine, floor, and why ingest has no figures', () => {
   assert.match(report, 'holds 40 MiB; headroom holds 60 MiB (its largest RSS after any step), 20 MiB above that floor');
   assert.match(report, 'Not measured: POST /statistics answered 404');
   assert.match(report, 'with 60000 stored reports: p50 15.3 ms, p99 30 ms, 14 CPU s / 1000 scrapes');
+});
+
+test('CPU per watched process, from the fewest and most processes steps', () => {
+  const step = (processes: number, cpu: number): ScrapeRecord => ({ exporter: 'headroom', processes, scrapes: 500, p50_ms: 1, p99_ms: 2, cpu_seconds_per_1000_scrapes: cpu, rss_bytes: 1, series: 1 });
+  assert.is(perProcessCpuMicroseconds([step(2000, 27), step(0, 2.5), step(200, 5)]), 12.25);
+  assert.is(perProcessCpuMicroseconds([step(0, 2.5)]), undefined);
 });
 
 test('memory after many scrapes, and scrapes while something hangs', () => {
