@@ -9,6 +9,11 @@ command -v prometheus-process-exporter >/dev/null || need+=(prometheus-process-e
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 command -v wrk >/dev/null || need+=(wrk)
 command -v docker-compose >/dev/null || need+=(docker-compose)
+# Docker Engine 20.10 (dockerd and Debian's client at /usr/bin/docker, which the tests call by that path:
+# another `docker` earlier on PATH does not count) and mmdebstrap (the stand-in images' Debian base).
+# The tests start private daemons of their own (test/helpers/docker-engine.ts), never the system's.
+{ [ -x /usr/sbin/dockerd ] && [ -x /usr/bin/docker ]; } || need+=(docker.io)
+command -v mmdebstrap >/dev/null || need+=(mmdebstrap)
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi
 if [ "$(id -u)" -ne 0 ]; then
   echo "missing Debian packages: ${need[*]} (run as root, or: sudo apt-get install -y ${need[*]})" >&2
