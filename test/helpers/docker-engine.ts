@@ -25,6 +25,7 @@ import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, r
 import { request } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { waitFor } from '../../scripts/processes.js';
 
 export const DOCKERD = process.env.DOCKERD_BIN ?? '/usr/sbin/dockerd';
@@ -408,4 +409,22 @@ export async function swarmInit(engine: DockerEngine, options: SwarmOptions = {}
     'docker_gwbridge']);
   await engine.docker(['swarm', 'init', '--advertise-addr', address, '--listen-addr', `${address}:2377`, '--data-path-port', String(dataPathPort)], { timeoutMs: 60_000 });
   return { address, dataPathPort };
+}
+
+/**
+ * `docker-compose build` with the host's network for every service that has a build section, so that a
+ * Dockerfile's `npm ci` reaches the registry (the engine has no NAT). A later `docker-compose up --build`
+ * (make up) then takes every step from the build cache. A `docker build` of the same Dockerfile does not
+ * warm that cache: the classic builder keys COPY steps on the context's tar headers, which
+ * docker-compose 1.29 writes differently from the docker client. composeArgs are compose's own options
+ * (`-p headroom -f compose/docker-compose.yml`).
+ */
+export async function composeBuildOnHostNetwork(engine: DockerEngine, composeArgs: string[], options: CommandOptions = {}): Promise<CommandResult> {
+  const { stdout } = await engine.compose([...composeArgs, 'config'], options);
+  const services = (parseYaml(stdout) as { services?: Record<string, { build?: unknown }> }).services ?? {};
+  const built = Object.keys(services).filter((name) => services[name]!.build !== undefined);
+  if (built.length === 0) throw new Error('no service has a build section');
+  const override = path.join(engine.dir, 'compose-build-on-host-network.yml');
+  writeFileSync(override, stringifyYaml({ services: Object.fromEntries(built.map((name) => [name, { build: { network: 'host' } }])) }));
+  return await engine.compose([...composeArgs, '-f', override, 'build', ...built], { timeoutMs: 900_000, ...options });
 }
