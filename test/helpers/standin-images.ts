@@ -10,12 +10,13 @@
 //   prom/alertmanager:v0.27.0   Debian's alertmanager and amtool (0.25) and its templates, as nobody
 //   axllent/mailpit:v1.20.0     test/helpers/mailpit-standin.mjs: an SMTP sink with part of Mailpit's API
 //   grafana/grafana-oss:11.2.0  test/helpers/grafana-standin.mjs: checks the provisioning mounts, answers /api/health
-// Built once (about two minutes) and kept as `docker save` archives under .cache/docker-standins/<key>/
+// Built once (40 s on an idle two-core machine, two minutes on a busy one) and kept as `docker save`
+// archives under .cache/docker-standins/<key>/
 // (git-ignored), where every later suite loads them from: the key changes with this file, the
 // stand-in scripts, the host's node, Prometheus and Alertmanager binaries and CA bundle.
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runCommand, type DockerEngine } from './docker-engine.js';
@@ -274,11 +275,13 @@ export async function loadStandins(engine: DockerEngine, images: readonly Standi
       continue;
     }
     writeFileSync(path.join(lock, 'pid'), String(process.pid));
-    const work = mkdtempSync(path.join(STANDIN_CACHE, 'build-'));
+    // The work directory lives in the lock: taking over from a builder that died removes its leftovers.
+    const work = path.join(lock, 'work');
+    mkdirSync(work);
     try {
-      // Older keys' archives are stale.
+      // Older keys' archives are stale (and so is anything else here).
       for (const entry of readdirSync(STANDIN_CACHE)) {
-        if (entry !== key && !entry.startsWith(key) && !entry.startsWith('build-')) rmSync(path.join(STANDIN_CACHE, entry), { recursive: true, force: true });
+        if (entry !== key && !entry.startsWith(`${key}.`)) rmSync(path.join(STANDIN_CACHE, entry), { recursive: true, force: true });
       }
       mkdirSync(path.join(STANDIN_CACHE, key), { recursive: true });
       log(`building the stand-in images (cache key ${key})`);
@@ -288,7 +291,6 @@ export async function loadStandins(engine: DockerEngine, images: readonly Standi
       log(`built in ${buildTimings.total.toFixed(1)} s`);
       return;
     } finally {
-      rmSync(work, { recursive: true, force: true });
       rmSync(lock, { recursive: true, force: true });
     }
   }
