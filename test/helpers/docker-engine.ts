@@ -14,7 +14,8 @@
 //                      a second daemon would break the first one's rules. Without them there is no NAT, so
 //                      containers on a bridge reach nothing outside the engine: builds that download (npm,
 //                      apt) run with --network=host. Published ports still work through docker-proxy.
-//   --ip-forward=false  the host's net.ipv4.ip_forward stays as it was (nothing is routed out anyway).
+//   --ip-forward=false  the host's net.ipv4.ip_forward stays as it was (nothing is routed out anyway; the
+//                      client's "IPv4 forwarding is disabled" warning on docker run is expected).
 // Swarm (see swarmInit): its listener, gossip (7946, not configurable) and VXLAN port are host-wide too,
 // so each engine advertises its own loopback address and data-path port, and docker_gwbridge is created
 // beforehand with a bridge name of its own. This kernel has no IPVS: a service's virtual IP does not
