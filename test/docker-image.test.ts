@@ -78,7 +78,11 @@ test('the Dockerfile builds unchanged on the stand-in node:22-bookworm-slim; the
   const above = history.slice(0, history.length - (await docker.docker(['history', '-q', STANDIN_TAGS.nodeSlim])).stdout.trim().split('\n').length);
   console.log(`image ${(size / 1e6).toFixed(1)} MB, ${((size - baseSize) / 1e6).toFixed(1)} MB above the base, ${layers.length - base.length} file layers above it:`);
   for (const line of above.filter((entry) => !entry.startsWith('0B'))) console.log(`  ${line.replace(/\s+/g, ' ').slice(0, 140)}`);
-  assert.ok(size - baseSize > 1e6 && size - baseSize < 200e6, `the layers above the base hold ${size - baseSize} bytes`);
+  assert.ok(size - baseSize > 1e6 && size - baseSize <= 25e6, `at most 25 MB above the base: ${((size - baseSize) / 1e6).toFixed(1)} MB`);
+  // No build leftovers, sources, declarations, source maps or tests in the image.
+  const { stdout: leftovers } = await docker.docker(['run', '--rm', '--entrypoint', 'find', IMAGE, '/app', '-type', 'f', '(',
+    '-name', '*.o', '-o', '-name', '*.ts', '-o', '-name', '*.map', '-o', '-name', '*.gyp', '-o', '-name', '*.c', '-o', '-path', '*/test/*.test.js', ')']);
+  assert.is(leftovers.trim(), '', `files that only a build or an editor reads:\n${leftovers.split('\n').slice(0, 20).join('\n')}`);
   const config = await inspect<{ User: string; Entrypoint: string[]; Healthcheck: { Test: string[]; StartPeriod: number } }>(docker, IMAGE, '.Config');
   assert.is(config.User, 'node');
   assert.equal(config.Entrypoint, ENTRYPOINT);
