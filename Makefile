@@ -8,10 +8,12 @@ ARGS ?=
 
 # The local stack (compose/docker-compose.yml). Its sizes, first found wins: the environment or make's
 # command line (MEMORY_LIMIT=3072M), then $(ENV_FILE) (written by make tune), then SIZE, then medium.
+# COMPOSE_OVERRIDE: more compose files laid over it, in order (a site's own mounts, ports, ...).
 COMPOSE ?= docker compose
+COMPOSE_OVERRIDE ?=
 SIZE ?=
 ENV_FILE ?= .env
-STACK = $(COMPOSE) -p headroom -f compose/docker-compose.yml $(if $(wildcard $(ENV_FILE)),--env-file $(ENV_FILE))
+STACK = $(COMPOSE) -p headroom -f compose/docker-compose.yml $(foreach file,$(COMPOSE_OVERRIDE),-f $(file)) $(if $(wildcard $(ENV_FILE)),--env-file $(ENV_FILE))
 PROMETHEUS_URL ?= http://127.0.0.1:9090
 # The exporter's V8 flags (exporter/src/node-flags.ts; see README Performance).
 NODE_FLAGS := --max-semi-space-size=1 --optimize-for-size --no-turbofan --no-sparkplug

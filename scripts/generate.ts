@@ -1,10 +1,10 @@
 // The one generator of every committed generated file (`make generate`), and of a site's own copies:
 //   node dist/scripts/generate.js                 write every generated file
 //   node dist/scripts/generate.js --check         exit 1 naming each file that differs from a fresh generation
-//   node dist/scripts/generate.js --alertmanager-site=ENV_FILE --out=FILE
-//                                                 an alertmanager.yml for a site (HEADROOM_ALERT_* lines)
-//   node dist/scripts/generate.js --runbook-base-url=URL --out=FILE
-//                                                 the alert rules with runbook links under URL
+//   node dist/scripts/generate.js --rules [--runbook-base-url=URL] [--time-scale=N] --out=FILE
+//                                                 the alert rules with runbook links under URL, every `for` divided by N
+//   node dist/scripts/generate.js --alertmanager-site=ENV_FILE [--time-scale=N] --out=FILE
+//                                                 an alertmanager.yml for a site (HEADROOM_ALERT_* lines), timings divided by N
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -41,7 +41,9 @@ function main(argv: string[]): number {
       options: {
         check: { type: 'boolean', default: false },
         'alertmanager-site': { type: 'string' },
+        rules: { type: 'boolean', default: false },
         'runbook-base-url': { type: 'string' },
+        'time-scale': { type: 'string' },
         out: { type: 'string' },
       },
       strict: true,
@@ -51,12 +53,21 @@ function main(argv: string[]): number {
   }
   const site = values['alertmanager-site'];
   const runbookBaseUrl = values['runbook-base-url'];
-  if (site !== undefined || runbookBaseUrl !== undefined) {
-    if (site !== undefined && runbookBaseUrl !== undefined) return fail('--alertmanager-site and --runbook-base-url write different files: one at a time');
-    if (!values.out) return fail(`--${site !== undefined ? 'alertmanager-site' : 'runbook-base-url'} needs --out=FILE`);
+  const rules = values.rules || runbookBaseUrl !== undefined;
+  let timeScale = 1;
+  if (values['time-scale'] !== undefined) {
+    timeScale = Number(values['time-scale']);
+    if (!(timeScale >= 1)) return fail(`--time-scale: expected a number of at least 1, got ${JSON.stringify(values['time-scale'])}`);
+    if (!rules && site === undefined) return fail('--time-scale goes with --rules or --alertmanager-site');
+  }
+  if (site !== undefined || rules) {
+    if (site !== undefined && rules) return fail('--alertmanager-site and --rules write different files: one at a time');
+    if (!values.out) return fail(`--${site !== undefined ? 'alertmanager-site' : 'rules'} needs --out=FILE`);
     let contents: string;
     try {
-      contents = site !== undefined ? renderAlertmanager({ site: siteFromEnvText(readFileSync(site, 'utf8')) }) : renderRules({ runbookBaseUrl });
+      contents = site !== undefined
+        ? renderAlertmanager({ site: siteFromEnvText(readFileSync(site, 'utf8')), timeScale })
+        : renderRules({ timeScale, ...(runbookBaseUrl === undefined ? {} : { runbookBaseUrl }) });
     } catch (error) {
       if (error instanceof SiteError || (error as NodeJS.ErrnoException).code === 'ENOENT') return fail(`${site}: ${(error as Error).message}`);
       throw error;

@@ -159,6 +159,8 @@ export function createDemo(env = process.env) {
 
   /** Holds more until the working set reaches `bytes` (a few rounds: the hog's own growth counts too). */
   async function holdUpTo(bytes) {
+    // A new hog is a whole Node process: start it first, so that its own memory counts before the first round.
+    if (hog === undefined) await hold(0);
     for (let round = 0; round < 8; round += 1) {
       const missing = bytes - workingSet();
       if (missing < MIB) return;

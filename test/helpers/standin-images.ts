@@ -5,7 +5,7 @@
 //                               version, not 22), Node's headers (npm_config_nodedir) and python3, make, g++
 //                               so native addons (sqlite3) build from source, the host's CA bundle
 //                               (NODE_EXTRA_CA_CERTS) so npm reaches the registry; user node (1000)
-//   node:22-alpine              the same without the compilers (Debian, not Alpine)
+//   node:22-alpine              the same without the compilers, with busybox's wget as Alpine has (Debian, not Alpine)
 //   prom/prometheus:v2.53.2     Debian's prometheus and promtool (2.42) on minbase, run as nobody
 //   prom/alertmanager:v0.27.0   Debian's alertmanager and amtool (0.25) and its templates, as nobody
 //   axllent/mailpit:v1.20.0     test/helpers/mailpit-standin.mjs: an SMTP sink with part of Mailpit's API
@@ -144,7 +144,16 @@ async function buildStandins(engine: DockerEngine, key: string, work: string): P
       'CMD ["node"]',
       '',
     ].join('\n'));
-    await engine.docker(['tag', 'headroom-standin/node:latest', STANDIN_TAGS.nodeAlpine]);
+  });
+  // Alpine's busybox gives the real node:22-alpine a `wget` (the demo's healthcheck uses it); Debian's busybox here.
+  await timed('node:22-alpine (busybox wget)', async () => {
+    const dir = context('node-alpine');
+    await build(engine, dir, STANDIN_TAGS.nodeAlpine, [
+      'FROM headroom-standin/node:latest',
+      'RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends busybox >/dev/null && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin && ln -s /bin/busybox /usr/local/bin/wget',
+      `LABEL ${LABEL} org.opencontainers.image.title="node:22-alpine stand-in: Debian bookworm minbase with node ${process.version} and busybox's wget"`,
+      '',
+    ].join('\n'), 'host');
   });
   // The build tools npm needs to compile sqlite3 from source (its prebuilt binary is out of reach), and
   // the prebuilt binary where prebuild-install finds it (see sqlitePrebuilt).

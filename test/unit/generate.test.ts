@@ -74,8 +74,20 @@ test('an Alertmanager site from an env file of HEADROOM_ALERT_* lines; a bad val
   assert.is(bad.stderr.trim().split('\n').length, 1, 'one line');
 });
 
+test('--time-scale divides every `for` and the Alertmanager timings, for a test that cannot wait minutes', async () => {
+  const rules = path.join(scratch, 'fast.rules.yml');
+  const fast = await generate(['--rules', '--time-scale=60', `--out=${rules}`]);
+  assert.is(fast.code, 0, fast.stderr);
+  assert.match(readFileSync(rules, 'utf8'), /for: 5s\n/, 'the 5m of the memory warning');
+  assert.not.match(readFileSync(rules, 'utf8'), /for: 15m/);
+  const alertmanager = path.join(scratch, 'fast-alertmanager.yml');
+  const site = await generate([`--alertmanager-site=${path.join(REPO_ROOT, 'compose/alertmanager-site.env')}`, '--time-scale=60', `--out=${alertmanager}`]);
+  assert.is(site.code, 0, site.stderr);
+  assert.match(readFileSync(alertmanager, 'utf8'), /repeat_interval: 12m\n/, 'the warning route\'s 12h');
+});
+
 test('a bad option or a missing --out exits 2 with one line', async () => {
-  for (const args of [['--no-such-option'], ['--runbook-base-url=https://x.example']]) {
+  for (const args of [['--no-such-option'], ['--runbook-base-url=https://x.example'], ['--time-scale=60'], ['--rules', '--time-scale=0.5', '--out=x']]) {
     const result = await generate(args);
     assert.is(result.code, 2, args.join(' '));
     assert.is(result.stderr.trim().split('\n').length, 1, result.stderr);
