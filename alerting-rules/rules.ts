@@ -76,8 +76,11 @@ function forField(seconds: number, options: RuleOptions): { for?: string } {
 
 /** A template that renders another series of the alert's instance, e.g. the limit next to the value. */
 function seriesOf(metric: string, render: string): string {
-  return `{{ with printf "${metric}{instance=%q,job=%q}" $labels.instance $labels.job | query }}{{ . | first | value | ${render} }}{{ end }}`;
+  // container="" matches the sidecar's series, which have no container label.
+  return `{{ with printf "${metric}{instance=%q,job=%q,container=%q}" $labels.instance $labels.job $labels.container | query }}{{ . | first | value | ${render} }}{{ end }}`;
 }
+/** What an alert is about: the instance, and in host mode the container on it. */
+const WHO = '{{ with $labels.container }}container {{ . }} on {{ end }}{{ $labels.instance }}';
 const bytesOf = (metric: string) => `${seriesOf(metric, 'humanize1024')}B`;
 const coresOf = (metric: string) => `${seriesOf(metric, 'printf "%.2f"')} cores`;
 
@@ -100,7 +103,20 @@ export function recordingRules(): RecordingRule[] {
 }
 
 /** OOM kills in the window, or counted by a series that did not exist at its start. */
-export const oomKillsExpr = `increase(headroom_memory_oom_kills_total[${OOM_WINDOW}]) > 0 or (headroom_memory_oom_kills_total unless headroom_memory_oom_kills_total offset ${OOM_WINDOW}) + 0 > 0`;
+/**
+ * Kills in the window of a counter, or counted by a series that did not exist at the window's start
+ * (increase() needs a sample from before the kill).
+ */
+function killsExpr(counter: string): string {
+  return `increase(${counter}[${OOM_WINDOW}]) > 0 or (${counter} unless ${counter} offset ${OOM_WINDOW}) + 0 > 0`;
+}
+
+/**
+ * OOM kills in the cgroup, or, in host mode, of the container across its restarts: a kill of PID 1 restarts
+ * the container in a new cgroup whose counter the exporter may never have seen above 0. Both have the same
+ * labels for a container: `or` keeps one alert.
+ */
+export const oomKillsExpr = `${killsExpr('headroom_memory_oom_kills_total')} or ${killsExpr('headroom_container_oom_kills_total')}`;
 
 export function alertingRules(options: RuleOptions = DEFAULT_RULE_OPTIONS): AlertingRule[] {
   const runbook = (alert: string) => `${options.runbookBaseUrl}#${alert.toLowerCase()}`;
@@ -116,13 +132,13 @@ export function alertingRules(options: RuleOptions = DEFAULT_RULE_OPTIONS): Aler
   const memoryLevels = SEVERITIES.map((level) => alert(
     'HeadroomMemoryHigh', level, boundExpr(level, RECORDED.memoryWorkingSetRatio), FOR_SECONDS.memory[level],
     `Memory ${boundText(level)} of the limit`,
-    `Working set ${bytesOf('headroom_memory_working_set_bytes')} of {{ $labels.instance }} is {{ $value | humanizePercentage }} of its memory limit ${bytesOf('headroom_memory_limit_bytes')}.`,
+    `Working set ${bytesOf('headroom_memory_working_set_bytes')} of ${WHO} is {{ $value | humanizePercentage }} of its memory limit ${bytesOf('headroom_memory_limit_bytes')}.`,
     { signal: 'usage' },
   ));
   const cpuLevels = SEVERITIES.map((level) => alert(
     'HeadroomCpuHigh', level, boundExpr(level, RECORDED.cpuUsageRatio), FOR_SECONDS.cpu[level],
     `CPU ${boundText(level)} of the limit`,
-    `CPU use ${coresOf(RECORDED.cpuUsageRate)} of {{ $labels.instance }} is {{ $value | humanizePercentage }} of its CPU limit ${coresOf('headroom_cpu_limit_cores')} (5 minute rate).`,
+    `CPU use ${coresOf(RECORDED.cpuUsageRate)} of ${WHO} is {{ $value | humanizePercentage }} of its CPU limit ${coresOf('headroom_cpu_limit_cores')} (5 minute rate).`,
     { signal: 'usage' },
   ));
 
@@ -133,14 +149,14 @@ export function alertingRules(options: RuleOptions = DEFAULT_RULE_OPTIONS): Aler
       // Prometheus's first scrape, a service that OOMs while starting) is caught by the second part.
       'HeadroomMemoryHigh', 'danger', oomKillsExpr, FOR_SECONDS.memoryOomKill,
       'Processes OOM-killed at the memory limit',
-      `The kernel OOM-killed {{ $value | printf "%.0f" }} process(es) of {{ $labels.instance }} in the last ${OOM_WINDOW}; memory limit ${bytesOf('headroom_memory_limit_bytes')}, working set now ${bytesOf('headroom_memory_working_set_bytes')}.`,
+      `The kernel OOM-killed {{ $value | printf "%.0f" }} process(es) of ${WHO} in the last ${OOM_WINDOW}; memory limit ${bytesOf('headroom_memory_limit_bytes')}, working set now ${bytesOf('headroom_memory_working_set_bytes')}.`,
       { signal: 'oom_kill' },
     ),
     ...cpuLevels,
     alert(
       'HeadroomCpuHigh', 'danger', `${RECORDED.cpuThrottledRatio} > ${HEAVY_THROTTLING_RATIO}`, FOR_SECONDS.cpuThrottling,
       'CPU heavily throttled at the limit',
-      `{{ $labels.instance }} was throttled in {{ $value | humanizePercentage }} of its CFS periods (5 minute rate) at a CPU limit of ${coresOf('headroom_cpu_limit_cores')}; CPU use ${coresOf(RECORDED.cpuUsageRate)}.`,
+      `${WHO} was throttled in {{ $value | humanizePercentage }} of its CFS periods (5 minute rate) at a CPU limit of ${coresOf('headroom_cpu_limit_cores')}; CPU use ${coresOf(RECORDED.cpuUsageRate)}.`,
       { signal: 'throttling' },
     ),
     alert(
@@ -148,7 +164,7 @@ export function alertingRules(options: RuleOptions = DEFAULT_RULE_OPTIONS): Aler
       `predict_linear(headroom_memory_working_set_bytes[${PREDICT_LOOKBACK}], ${PREDICT_HORIZON_SECONDS}) >= headroom_memory_limit_bytes`,
       FOR_SECONDS.memoryFillingUp,
       `Memory predicted to reach the limit within ${PREDICT_HORIZON_SECONDS / 3600} hours`,
-      `At the trend of the last ${PREDICT_LOOKBACK}, the working set of {{ $labels.instance }} (now ${bytesOf('headroom_memory_working_set_bytes')}) reaches {{ $value | humanize1024 }}B in ${PREDICT_HORIZON_SECONDS / 3600} hours; memory limit ${bytesOf('headroom_memory_limit_bytes')}.`,
+      `At the trend of the last ${PREDICT_LOOKBACK}, the working set of ${WHO} (now ${bytesOf('headroom_memory_working_set_bytes')}) reaches {{ $value | humanize1024 }}B in ${PREDICT_HORIZON_SECONDS / 3600} hours; memory limit ${bytesOf('headroom_memory_limit_bytes')}.`,
     ),
     alert(
       'HeadroomHealthCheckFailing', 'critical',
@@ -168,9 +184,11 @@ export function alertingRules(options: RuleOptions = DEFAULT_RULE_OPTIONS): Aler
       `Prometheus has no target in job ${options.job}: CPU and memory of the service are not watched.`,
     ),
     alert(
-      'HeadroomRestartingRepeatedly', 'critical', `resets(headroom_cpu_usage_seconds_total[${RESTART_WINDOW}]) > ${RESTART_COUNT}`, FOR_SECONDS.restarting,
+      'HeadroomRestartingRepeatedly', 'critical',
+      // The sidecar sees its cgroup recreated; host mode counts the engine's restarts of the container.
+      `resets(headroom_cpu_usage_seconds_total[${RESTART_WINDOW}]) > ${RESTART_COUNT} or increase(headroom_container_restarts_total[${RESTART_WINDOW}]) > ${RESTART_COUNT}`, FOR_SECONDS.restarting,
       'The service restarts repeatedly',
-      `The cgroup of {{ $labels.instance }} was recreated {{ $value }} times in the last ${RESTART_WINDOW} (its CPU counter started over; the alert fires above ${RESTART_COUNT}): the container restarts repeatedly.`,
+      `${WHO} restarted {{ $value | printf "%.0f" }} times in the last ${RESTART_WINDOW} (the alert fires above ${RESTART_COUNT}): the container restarts repeatedly.`,
     ),
   ];
 }
