@@ -61,7 +61,7 @@ export function cpuNeedExpr(cpuP95Expr: string, margin: number): string {
 
 /** The recording rules of the recommendation, over every instance. */
 export function recommendationRuleGroup(windowSeconds = DEFAULT_WINDOW_SECONDS, margin = DEFAULT_MARGIN): RuleGroup {
-  const queries = usageQueries('', formatDuration(windowSeconds));
+  const queries = usageQueries({}, formatDuration(windowSeconds));
   const records = recommendationRecords(windowSeconds);
   return {
     name: 'headroom.recommendation',

@@ -11,8 +11,15 @@ export const PROVISIONED_DATASOURCE = { name: 'Prometheus', uid: 'headroom-prome
 
 export const DATASOURCE: DataSourceRef = { type: 'prometheus', uid: '${datasource}' };
 
-/** Label matcher every panel applies: the instances chosen in the `instance` variable. */
-export const SELECTOR = 'instance=~"$instance"';
+/** Label matcher of the exporter's own series (health, build info): the instances chosen. */
+export const INSTANCE_SELECTOR = 'instance=~"$instance"';
+/**
+ * Label matcher of the watched cgroups' series: the instances and, in host mode, the containers chosen
+ * (the sidecar's series have no container label, which `.*` matches).
+ */
+export const SELECTOR = `${INSTANCE_SELECTOR},container=~"$container"`;
+/** Legend of a watched cgroup's series: its instance and, in host mode, its container. */
+export const WHO = '{{instance}} {{container}}';
 
 export function datasourceVariable() {
   return new DatasourceVariableBuilder('datasource')
@@ -32,6 +39,22 @@ export function instanceVariable() {
     .multi(true)
     .includeAll(true)
     .allValue('.+')
+    .current({ selected: true, text: 'All', value: '$__all' });
+}
+
+/** Host mode's containers (none for a sidecar: the variable is then empty and matches everything). */
+export function containerVariable() {
+  const query = 'label_values(headroom_cpu_limit_cores{instance=~"$instance"}, container)';
+  return new QueryVariableBuilder('container')
+    .label('Container')
+    .datasource(DATASOURCE)
+    .query({ query, refId: 'container' })
+    .definition(query)
+    .refresh(VariableRefresh.OnTimeRangeChanged)
+    .sort(VariableSort.AlphabeticalAsc)
+    .multi(true)
+    .includeAll(true)
+    .allValue('.*')
     .current({ selected: true, text: 'All', value: '$__all' });
 }
 

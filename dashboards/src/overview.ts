@@ -1,7 +1,7 @@
 // The Overview dashboard: how close each instance runs to its CPU and memory limits, and what is happening inside.
 import { DashboardBuilder, RowBuilder } from '@grafana/grafana-foundation-sdk/dashboard';
 import { THRESHOLDS } from '../../exporter/src/thresholds.js';
-import { datasourceVariable, fixedThresholds, healthMappings, instanceVariable, levelMappings, levelThresholds, SELECTOR } from './common.js';
+import { datasourceVariable, fixedThresholds, healthMappings, containerVariable, instanceVariable, levelMappings, levelThresholds, INSTANCE_SELECTOR, SELECTOR, WHO } from './common.js';
 import { bars, graph, list, single } from './panels.js';
 
 const S = SELECTOR;
@@ -15,7 +15,7 @@ function percentOfLimitGraph(id: number, at: [number, number, number, number], r
   return graph({
     id, title: `${resource} of the limit`, at, unit: 'percent', min: 0, max: 100, thresholds: levelThresholds(), showThresholds: true,
     description: `${metric} over time, with the alert thresholds drawn: ${levels}.`,
-    queries: [{ expr: `${metric}{${S}}`, legend: '{{instance}}' }],
+    queries: [{ expr: `${metric}{${S}}`, legend: WHO }],
   });
 }
 
@@ -31,22 +31,23 @@ export function overviewDashboard() {
     .timezone('browser')
     .withVariable(datasourceVariable())
     .withVariable(instanceVariable())
+    .withVariable(containerVariable())
 
     .withRow(new RowBuilder('Now').id(101).gridPos({ x: 0, y: 0, w: 24, h: 1 }))
     .withPanel(single({
       id: 1, title: 'CPU of the limit', at: [0, 1, 4, 5], unit: 'percent', min: 0, max: 100, thresholds: levelThresholds(),
       description: `CPU used as a percent of the effective CPU limit (averaged over the last 60 s of scrapes). Colors follow the alert levels: ${levels}.`,
-      queries: [{ expr: `headroom_cpu_percent{${S}}`, legend: '{{instance}}' }],
+      queries: [{ expr: `headroom_cpu_percent{${S}}`, legend: WHO }],
     }))
     .withPanel(single({
       id: 2, title: 'Memory of the limit', at: [4, 1, 4, 5], unit: 'percent', min: 0, max: 100, thresholds: levelThresholds(),
       description: `Working set (usage minus inactive file cache) as a percent of the effective memory limit. Colors follow the alert levels: ${levels}.`,
-      queries: [{ expr: `headroom_memory_percent{${S}}`, legend: '{{instance}}' }],
+      queries: [{ expr: `headroom_memory_percent{${S}}`, legend: WHO }],
     }))
     .withPanel(single({
       id: 3, title: 'Memory available', at: [8, 1, 4, 5], unit: 'bytes', thresholds: fixedThresholds('blue'),
       description: 'Effective memory limit minus working set: how much more the container can hold before the OOM killer acts.',
-      queries: [{ expr: `headroom_memory_available_bytes{${S}}`, legend: '{{instance}}' }],
+      queries: [{ expr: `headroom_memory_available_bytes{${S}}`, legend: WHO }],
     }))
     .withPanel(single({
       id: 4, title: 'Alert level', at: [12, 1, 4, 5], unit: 'none', mappings: levelMappings(), thresholds: fixedThresholds('text'),
@@ -56,7 +57,7 @@ export function overviewDashboard() {
     .withPanel(single({
       id: 5, title: 'Health checks', at: [16, 1, 8, 5], unit: 'none', mappings: healthMappings(), thresholds: fixedThresholds('text'),
       description: 'Each /health sub-status (headroom_health_status): ok, or failing. /health answers 503 while a required one fails.',
-      queries: [{ expr: `headroom_health_status{${S}}`, legend: '{{component}}' }],
+      queries: [{ expr: `headroom_health_status{${INSTANCE_SELECTOR}}`, legend: '{{component}} {{instance}}' }],
     }))
     .withPanel(list({
       id: 6, title: 'Firing alerts', at: [0, 6, 24, 5], unit: 'none',
@@ -70,20 +71,20 @@ export function overviewDashboard() {
       id: 8, title: 'CPU usage, reservation and limit', at: [12, 12, 12, 8], unit: 'short', min: 0, axisLabel: 'cores',
       description: 'CPU used in cores (rate of the cgroup\'s CPU time) against the reservation (CPU_RESERVATION) and the effective CFS limit, as kubernetes-mixin overlays requests and limits.',
       queries: [
-        { expr: `rate(headroom_cpu_usage_seconds_total{${S}}[$__rate_interval])`, legend: 'usage {{instance}}' },
-        { expr: `headroom_cpu_reservation_cores{${S}}`, legend: 'reservation {{instance}}' },
-        { expr: `headroom_cpu_limit_cores{${S}}`, legend: 'limit {{instance}}' },
+        { expr: `rate(headroom_cpu_usage_seconds_total{${S}}[$__rate_interval])`, legend: `usage ${WHO}` },
+        { expr: `headroom_cpu_reservation_cores{${S}}`, legend: `reservation ${WHO}` },
+        { expr: `headroom_cpu_limit_cores{${S}}`, legend: `limit ${WHO}` },
       ],
     }))
     .withPanel(graph({
       id: 9, title: 'CPU throttling', at: [0, 20, 12, 8], unit: 'percentunit', min: 0,
       description: 'Share of CFS periods in which the kernel throttled the container because it used up its quota. Sustained throttling means the CPU limit is too small. Without a CPU limit no period is enforced and the share is undefined.',
-      queries: [{ expr: `rate(headroom_cpu_cfs_throttled_periods_total{${S}}[$__rate_interval]) / rate(headroom_cpu_cfs_periods_total{${S}}[$__rate_interval])`, legend: '{{instance}}' }],
+      queries: [{ expr: `rate(headroom_cpu_cfs_throttled_periods_total{${S}}[$__rate_interval]) / rate(headroom_cpu_cfs_periods_total{${S}}[$__rate_interval])`, legend: WHO }],
     }))
     .withPanel(graph({
       id: 10, title: 'Time throttled', at: [12, 20, 12, 8], unit: 's', min: 0,
       description: 'Seconds per second during which the container\'s tasks were held back by the CFS quota.',
-      queries: [{ expr: `rate(headroom_cpu_cfs_throttled_seconds_total{${S}}[$__rate_interval])`, legend: '{{instance}}' }],
+      queries: [{ expr: `rate(headroom_cpu_cfs_throttled_seconds_total{${S}}[$__rate_interval])`, legend: WHO }],
     }))
 
     .withRow(new RowBuilder('Memory').id(103).gridPos({ x: 0, y: 28, w: 24, h: 1 }))
@@ -92,22 +93,22 @@ export function overviewDashboard() {
       id: 12, title: 'Memory usage, reservation and limit', at: [12, 29, 12, 8], unit: 'bytes', min: 0,
       description: 'Working set (what the kernel cannot reclaim easily; the figure the OOM killer and the percent use), RSS and page cache, against the reservation (soft limit or memory.low) and the effective limit.',
       queries: [
-        { expr: `headroom_memory_working_set_bytes{${S}}`, legend: 'working set {{instance}}' },
-        { expr: `headroom_memory_rss_bytes{${S}}`, legend: 'rss {{instance}}' },
-        { expr: `headroom_memory_cache_bytes{${S}}`, legend: 'cache {{instance}}' },
-        { expr: `headroom_memory_reservation_bytes{${S}}`, legend: 'reservation {{instance}}' },
-        { expr: `headroom_memory_limit_bytes{${S}}`, legend: 'limit {{instance}}' },
+        { expr: `headroom_memory_working_set_bytes{${S}}`, legend: `working set ${WHO}` },
+        { expr: `headroom_memory_rss_bytes{${S}}`, legend: `rss ${WHO}` },
+        { expr: `headroom_memory_cache_bytes{${S}}`, legend: `cache ${WHO}` },
+        { expr: `headroom_memory_reservation_bytes{${S}}`, legend: `reservation ${WHO}` },
+        { expr: `headroom_memory_limit_bytes{${S}}`, legend: `limit ${WHO}` },
       ],
     }))
     .withPanel(graph({
       id: 13, title: 'Memory available', at: [0, 37, 12, 8], unit: 'bytes', min: 0,
       description: 'Effective memory limit minus working set over time: a steady fall is a leak heading for the OOM killer.',
-      queries: [{ expr: `headroom_memory_available_bytes{${S}}`, legend: '{{instance}}' }],
+      queries: [{ expr: `headroom_memory_available_bytes{${S}}`, legend: WHO }],
     }))
     .withPanel(graph({
       id: 14, title: 'OOM kills', at: [12, 37, 12, 8], unit: 'short', min: 0, bars: true,
       description: 'Processes the kernel\'s OOM killer killed in the container\'s cgroup, per interval. Any bar means the memory limit was reached.',
-      queries: [{ expr: `increase(headroom_memory_oom_kills_total{${S}}[$__rate_interval])`, legend: '{{instance}}' }],
+      queries: [{ expr: `increase(headroom_memory_oom_kills_total{${S}}[$__rate_interval])`, legend: WHO }],
     }))
 
     .withRow(new RowBuilder('Pressure and processes').id(104).gridPos({ x: 0, y: 45, w: 24, h: 1 }))
@@ -115,16 +116,16 @@ export function overviewDashboard() {
       id: 15, title: 'Pressure stall', at: [0, 46, 12, 8], unit: 'percentunit', min: 0,
       description: 'Pressure stall information: share of time some tasks ("some") or all non-idle tasks ("full") waited for CPU, memory or I/O. Rising memory pressure comes before OOM kills.',
       queries: [
-        { expr: `rate(headroom_pressure_waiting_seconds_total{${S}}[$__rate_interval])`, legend: '{{resource}} some {{instance}}' },
-        { expr: `rate(headroom_pressure_stalled_seconds_total{${S}}[$__rate_interval])`, legend: '{{resource}} full {{instance}}' },
+        { expr: `rate(headroom_pressure_waiting_seconds_total{${S}}[$__rate_interval])`, legend: `{{resource}} some ${WHO}` },
+        { expr: `rate(headroom_pressure_stalled_seconds_total{${S}}[$__rate_interval])`, legend: `{{resource}} full ${WHO}` },
       ],
     }))
     .withPanel(graph({
       id: 16, title: 'Processes and threads', at: [12, 46, 12, 8], unit: 'short', min: 0,
       description: 'Processes and threads in the container\'s cgroup.',
       queries: [
-        { expr: `headroom_processes{${S}}`, legend: 'processes {{instance}}' },
-        { expr: `headroom_processes_threads{${S}}`, legend: 'threads {{instance}}' },
+        { expr: `headroom_processes{${S}}`, legend: `processes ${WHO}` },
+        { expr: `headroom_processes_threads{${S}}`, legend: `threads ${WHO}` },
       ],
     }))
     .withPanel(bars({

@@ -87,8 +87,9 @@ test('the env file: values replaced in place with their comments, other lines ke
 
 test('every expression the recommender and its rules send parses', () => {
   const expressions = [
-    ...Object.values(usageQueries('instance="app:9477"', '7d')),
-    ...Object.values(usageQueries('', '14d')),
+    ...Object.values(usageQueries({ instance: 'app:9477' }, '7d')),
+    ...Object.values(usageQueries({ instance: 'host:9477', container: 'web' }, '7d')),
+    ...Object.values(usageQueries({}, '14d')),
     ...recommendationRuleGroup().rules.map((rule) => rule.expr),
     tierIndexExpr('a', 'b'),
     currentTierIndexExpr('instance="x"'),

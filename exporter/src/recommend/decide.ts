@@ -13,6 +13,8 @@ const MEMORY_STEP_BYTES = 256 * 1024 * 1024;
 
 export interface Usage {
   instance: string;
+  /** Host mode: the container; undefined for a sidecar's cgroup. */
+  container?: string;
   windowSeconds: number;
   /** Seconds from the first sample in the window to the evaluation time. */
   historySeconds: number;

@@ -10,9 +10,15 @@ export const RATE_WINDOW = '5m';
 export const SUBQUERY_STEP = '1m';
 export const CPU_QUANTILE = 0.95;
 
-/** A label selector body such as `instance="host:9477"`; empty selects every series. */
-export function instanceSelector(instance: string | undefined): string {
-  return instance === undefined || instance === '' ? '' : `instance=${JSON.stringify(instance)}`;
+/** Which series to size: one instance, one container (host mode), both, or none for all of them. */
+export interface TargetFilter { instance?: string | undefined; container?: string | undefined }
+
+/** A label selector body such as `instance="host:9477",container="web"`; empty selects every series. */
+export function targetSelector(filter: TargetFilter, withContainer = true): string {
+  const matchers: string[] = [];
+  if (filter.instance) matchers.push(`instance=${JSON.stringify(filter.instance)}`);
+  if (withContainer && filter.container) matchers.push(`container=${JSON.stringify(filter.container)}`);
+  return matchers.join(',');
 }
 
 export interface UsageQueries {
@@ -33,17 +39,23 @@ export function series(name: string, selector: string): string {
   return selector === '' ? name : `${name}{${selector}}`;
 }
 
-/** Queries over `window` (a PromQL duration) for the series matching `selector`. Each returns one sample per instance. */
-export function usageQueries(selector: string, window: string): UsageQueries {
+/**
+ * Queries over `window` (a PromQL duration) for the series of `filter`. Each returns one sample per instance,
+ * and per container in host mode; active users, the exporter's own, one per instance.
+ */
+export function usageQueries(filter: TargetFilter, window: string): UsageQueries {
+  const selector = targetSelector(filter);
+  const exporterSelector = targetSelector(filter, false);
   const cpuRate = `rate(${series('headroom_cpu_usage_seconds_total', selector)}[${RATE_WINDOW}])`;
   return {
     cpuP95Cores: `quantile_over_time(${CPU_QUANTILE}, ${cpuRate}[${window}:${SUBQUERY_STEP}])`,
     cpuPeakCores: `max_over_time(${cpuRate}[${window}:${SUBQUERY_STEP}])`,
     memoryPeakBytes: `max_over_time(${series('headroom_memory_working_set_bytes', selector)}[${window}])`,
-    oomKills: `increase(${series('headroom_memory_oom_kills_total', selector)}[${window}])`,
+    // Host mode's count of the engine (across restarts, a kill of PID 1 included) where there is one, else the cgroup's.
+    oomKills: `increase(${series('headroom_container_oom_kills_total', selector)}[${window}]) or increase(${series('headroom_memory_oom_kills_total', selector)}[${window}])`,
     throttledSeconds: `increase(${series('headroom_cpu_cfs_throttled_seconds_total', selector)}[${window}])`,
     throttledPeriodsRatio: `increase(${series('headroom_cpu_cfs_throttled_periods_total', selector)}[${window}]) / increase(${series('headroom_cpu_cfs_periods_total', selector)}[${window}])`,
-    activeUsers: `max by (instance) (max_over_time(${series('headroom_statistics_active_users', selector)}[${window}]))`,
+    activeUsers: `max by (instance) (max_over_time(${series('headroom_statistics_active_users', exporterSelector)}[${window}]))`,
     firstSampleTimestamp: `min_over_time(timestamp(${series('headroom_memory_working_set_bytes', selector)})[${window}:${SUBQUERY_STEP}])`,
     cpuLimitCores: `${series('headroom_cpu_limit_cores', selector)}`,
     memoryLimitBytes: `${series('headroom_memory_limit_bytes', selector)}`,

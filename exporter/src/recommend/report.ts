@@ -28,7 +28,7 @@ export function renderText(usage: Usage, recommendation: Recommendation): string
     ? 'no CFS periods enforced (no CPU limit)'
     : `${usage.throttledSeconds.toFixed(1)} s throttled, ${(usage.throttledPeriodsRatio * 100).toFixed(1)} % of CFS periods`;
   const lines = [
-    `instance ${usage.instance}, window ${formatDuration(usage.windowSeconds)}, history ${humanDuration(usage.historySeconds)}`,
+    `${usage.container === undefined ? '' : `container ${usage.container} on `}instance ${usage.instance}, window ${formatDuration(usage.windowSeconds)}, history ${humanDuration(usage.historySeconds)}`,
     `  CPU           P95 ${cores(usage.cpuP95Cores)}, peak ${cores(usage.cpuPeakCores)}`,
     `  memory        peak working set ${mebibytes(usage.memoryPeakBytes)}`,
     `  OOM kills     ${usage.oomKills}`,
