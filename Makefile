@@ -15,6 +15,8 @@ SIZE ?=
 ENV_FILE ?= .env
 STACK = $(COMPOSE) -p headroom -f compose/docker-compose.yml $(foreach file,$(COMPOSE_OVERRIDE),-f $(file)) $(if $(wildcard $(ENV_FILE)),--env-file $(ENV_FILE))
 PROMETHEUS_URL ?= http://127.0.0.1:9090
+# The compose service make tune sizes (the exporter watches every container of the stack).
+TUNE_SERVICE ?= demo
 # The exporter's V8 flags (exporter/src/node-flags.ts; see README Performance).
 NODE_FLAGS := --max-semi-space-size=1 --optimize-for-size --no-turbofan --no-sparkplug
 
@@ -81,4 +83,4 @@ ps: ## List the local stack's containers and their health
 	$(STACK) ps
 
 tune: build ## Recommend a deployment size from Prometheus history and write it to $(ENV_FILE) (ARGS="--window=14d ...")
-	node dist/exporter/src/cli.js recommend --prometheus.url=$(PROMETHEUS_URL) --write-env=$(ENV_FILE) $(ARGS)
+	node dist/exporter/src/cli.js recommend --prometheus.url=$(PROMETHEUS_URL) --compose-service=$(TUNE_SERVICE) --write-env=$(ENV_FILE) $(ARGS)

@@ -86,22 +86,23 @@ test('the stack\'s Prometheus and Alertmanager configs load natively and Prometh
     started.push(demo);
     await waitFor('the demo', async () => (await fetch(`http://127.0.0.1:${demoPort}/health`)).ok);
 
-    // The exporter with the compose command: PID 1 of the shared namespace is the demo's PID here; the
-    // flags that only make sense inside the container (/proc/1/root, the namespace's cgroup root) are dropped.
+    // The exporter with the compose command, but watching the demo's process as a sidecar would: host mode
+    // needs an engine, and the paths of the host it reads through mounts (test/docker-stack.test.ts runs it).
     const containerDemoPort = demoService.environment!.DEMO_PORT!;
     const addresses = new Map<string, string>([[`demo:${containerDemoPort}`, `127.0.0.1:${demoPort}`]]);
     const exporterService = services.exporter!;
-    const args = serviceCommand(exporterService).flatMap((arg): string[] => {
-      if (arg.startsWith('--web.listen-address=') || arg.startsWith('--target.cgroup=') || arg.startsWith('--path.sysfs=')) return [];
-      if (arg === '--target.pid=1') return [`--target.pid=${demo.child.pid}`];
+    const hostModeFlags = ['--target.docker=', '--path.procfs=', '--path.sysfs='];
+    const composeArgs = serviceCommand(exporterService);
+    assert.ok(hostModeFlags.every((flag) => composeArgs.some((arg) => arg.startsWith(flag))), 'the stack runs the exporter in host mode');
+    const args = [...composeArgs.flatMap((arg): string[] => {
+      if (arg.startsWith('--web.listen-address=') || hostModeFlags.some((flag) => arg.startsWith(flag))) return [];
       if (arg.startsWith('--data.dir=')) return [`--data.dir=${path.join(scratch, 'headroom-data')}`];
       if (arg.startsWith('--target.health-url=')) {
         const url = new URL(arg.slice('--target.health-url='.length));
         return [`--target.health-url=http://${mapAddress(url.host, addresses)}${url.pathname}`];
       }
       return [arg];
-    });
-    assert.ok(args.includes(`--target.pid=${demo.child.pid}`), 'the compose command targets PID 1');
+    }), `--target.pid=${demo.child.pid}`];
     exporter = await startExporter(args, exporterService.environment);
     const containerExporterPort = flagValue(serviceCommand(exporterService), 'web.listen-address')!.split(':').pop();
     addresses.set(`exporter:${containerExporterPort}`, `127.0.0.1:${exporter.port}`);

@@ -129,7 +129,7 @@ test('twenty containers, some from compose, some unlimited: every figure matches
   assert.is(ids.length, 20);
   const { samples } = await waitFor('the exporter to see all twenty', async () => {
     const scraped = await scrape();
-    const running = scraped.samples.filter((sample) => sample.name === 'headroom_container_running' && sample.value === 1).length;
+    const running = scraped.samples.filter((sample) => sample.name === 'headroom_container_info').length;
     const limits = scraped.samples.filter((sample) => sample.name === 'headroom_memory_limit_bytes').length;
     return running === 20 && limits === 20 ? scraped : undefined;
   }, 30_000, 500);
@@ -152,13 +152,15 @@ test('twenty containers, some from compose, some unlimited: every figure matches
     assert.ok(Math.abs(value('headroom_memory_usage_bytes')! - usage) < 4 * MiB, what(`memory usage ${value('headroom_memory_usage_bytes')} against the kernel's ${usage}`));
     assert.ok(value('headroom_cpu_usage_seconds_total')! <= cgroup('cpuacct', 'cpuacct.usage') / 1e9 + 0.01, what('CPU usage'));
     assert.is(value('headroom_processes'), 1, what('processes (sleep)'));
+    assert.is(value('headroom_container_restarts_total'), 0, what('restarts: its first start is none'));
+    assert.not.ok(samples.some((sample) => sample.name === 'headroom_container_last_exit' && sample.labels.container === name), what('no exit yet'));
     const info = samples.find((sample) => sample.name === 'headroom_container_info' && sample.labels.container === name);
     assert.equal(info?.labels, {
       container: name, compose_project: facts.Config.Labels['com.docker.compose.project'] ?? '', compose_service: facts.Config.Labels['com.docker.compose.service'] ?? '',
       id, image: facts.Config.Image, restart_policy: facts.HostConfig.RestartPolicy.Name || 'no',
     });
-    const series = samples.filter((sample) => sample.labels.container === name).length;
-    assert.ok(series <= 30, what(`${series} series`));
+    const series = samples.filter((sample) => sample.labels.container === name);
+    assert.ok(series.length <= 30, what(`${series.length} series: ${series.map((sample) => `${sample.name}${sample.labels.resource ? `/${sample.labels.resource}` : ''}`).join(' ')}`));
   }
   const web = samples.find((sample) => sample.name === 'headroom_memory_limit_bytes' && sample.labels.compose_service === 'web');
   assert.equal([web?.labels.compose_project, web?.value], ['shop', 300 * 1024 * 1024]);
@@ -235,7 +237,8 @@ test('containers created and removed during scrapes: every scrape answers, no co
     scraping = false;
     await loop;
   }
-  assert.equal(failures, [], `over ${scrapes} scrapes`);
+  const logged = exporter!.output().split('\n').filter((line) => line.includes('collector failed')).slice(-5).join('\n');
+  assert.equal(failures, [], `over ${scrapes} scrapes:\n${logged}`);
   assert.ok(scrapes > 20, `${scrapes} scrapes`);
 });
 

@@ -24,7 +24,7 @@ const TIME_SCALE = 20;
 const MiB = 1024 ** 2;
 const COMPOSE_FILE = path.join(REPO_ROOT, 'compose/docker-compose.yml');
 const PORT_VARIABLES = ['DEMO_PORT', 'HEADROOM_PORT', 'PROMETHEUS_PORT', 'ALERTMANAGER_PORT', 'MAILPIT_PORT', 'GRAFANA_PORT'] as const;
-const SERVICES = ['demo', 'exporter', 'prometheus', 'alertmanager', 'mailpit', 'grafana'];
+const SERVICES = ['demo', 'docker-proxy', 'exporter', 'prometheus', 'alertmanager', 'mailpit', 'grafana'];
 
 const scratch = mkdtempSync(path.join(os.tmpdir(), 'headroom-stack-'));
 const envFile = path.join(scratch, '.env');
@@ -45,9 +45,10 @@ async function inspect<T>(container: string, format: string): Promise<T> {
 
 const container = (service: string) => `headroom_${service}_1`;
 
+/** The demo's series: the exporter watches every container of the stack (host mode). */
 async function metrics(): Promise<ReturnType<typeof parseExposition>> {
   const response = await fetchWithin(url('HEADROOM_PORT', '/metrics'), 10_000);
-  return parseExposition(await response.text());
+  return parseExposition(await response.text()).filter((sample) => sample.labels.compose_service === undefined || sample.labels.compose_service === 'demo');
 }
 
 interface MailSummary { ID: string; Subject: string; Created: string }
@@ -95,7 +96,8 @@ test.before(async () => {
     },
   }));
 
-  makeEnv = { ...engine.env };
+  // The stack's gate mounts the engine's socket: this engine's.
+  makeEnv = { ...engine.env, DOCKER_SOCKET: engine.socket };
   for (const [variable, port] of Object.entries(ports)) makeEnv[variable] = String(port);
   makeVariables = [`COMPOSE=${DOCKER_COMPOSE}`, `COMPOSE_OVERRIDE=${override}`, `ENV_FILE=${envFile}`];
   // Compose 1.29 builds without a way out of a NAT-less private engine: build once on the host's network,
@@ -122,11 +124,18 @@ test('make up SIZE=small: every service runs, the demo and the exporter turn hea
     return states.every((state) => state.Status === 'healthy') ? states : undefined;
   }, 90_000, 1000);
   assert.is(healthy.length, 2);
+  // The gate passes reads and refuses the rest: an update of the demo through it answers 403.
+  const probe = `const r = require('http').request({ socketPath: '/run/headroom/docker.sock', method: 'POST', path: '/v1.41/containers/${container('demo')}/update', headers: { 'content-type': 'application/json' } }, (a) => { console.log(a.statusCode); a.resume(); }); r.end('{"Memory":1}');`;
+  const refused = await engine!.docker(['exec', container('exporter'), 'node', '-e', probe]);
+  assert.is(refused.stdout.trim(), '403', 'POST through the gate');
   const ps = await make('ps');
   for (const service of SERVICES) assert.match(ps.stdout, container(service));
 });
 
-test('the exporter reports the demo\'s limits and reservations as docker inspect shows them', async () => {
+test('host mode: the exporter reports every service of the stack, and the demo\'s limits and reservations as docker inspect shows them', async () => {
+  const all = parseExposition(await (await fetchWithin(url('HEADROOM_PORT', '/metrics'), 10_000)).text());
+  const services = new Set(all.filter((sample) => sample.name === 'headroom_memory_limit_bytes').map((sample) => sample.labels.compose_service));
+  for (const service of SERVICES) assert.ok(services.has(service), `${service} has its own series: ${[...services].join(', ')}`);
   const hostConfig = await inspect<{ Memory: number; MemoryReservation: number; NanoCpus: number }>(container('demo'), '.HostConfig');
   const small = tierByName('small')!;
   assert.equal([hostConfig.Memory, hostConfig.MemoryReservation, hostConfig.NanoCpus / 1e9], [small.memoryLimitBytes, small.memoryReservationBytes, small.cpuLimitCores]);
@@ -140,16 +149,16 @@ test('the exporter reports the demo\'s limits and reservations as docker inspect
 
 test('the demo at 85 %, 97 % and 100 % of its memory: the warning, critical and danger mails, and the SMS page', async () => {
   await demo('POST', '/memory?percent=85');
-  await waitForMail(/^\[FIRING\] warning on exporter:9477: HeadroomMemoryHigh/, 'the warning mail');
+  await waitForMail(/^\[FIRING\] warning on \S*demo\S* on exporter:9477: HeadroomMemoryHigh/, 'the warning mail');
   await demo('DELETE', '/memory');
   await demo('POST', '/memory?percent=97');
-  await waitForMail(/^\[FIRING\] critical on exporter:9477: HeadroomMemoryHigh/, 'the critical mail');
+  await waitForMail(/^\[FIRING\] critical on \S*demo\S* on exporter:9477: HeadroomMemoryHigh/, 'the critical mail');
   await demo('DELETE', '/memory');
   await demo('POST', '/memory?percent=100');
-  await waitForMail(/^\[FIRING\] danger on exporter:9477: HeadroomMemoryHigh/, 'the danger mail');
+  await waitForMail(/^\[FIRING\] danger on \S*demo\S* on exporter:9477: HeadroomMemoryHigh/, 'the danger mail');
   const pages = await waitFor('the SMS page', async () => {
     const sms = await demo('GET', '/sms') as Array<{ payload: { receiver: string; alerts?: Array<{ labels: Record<string, string> }> } }>;
-    return sms.find(({ payload }) => payload.receiver === 'page' && payload.alerts?.some((alert) => alert.labels.severity === 'danger' && alert.labels.alertname === 'HeadroomMemoryHigh'));
+    return sms.find(({ payload }) => payload.receiver === 'page' && payload.alerts?.some((alert) => alert.labels.severity === 'danger' && alert.labels.alertname === 'HeadroomMemoryHigh' && alert.labels.compose_service === 'demo'));
   }, 60_000, 1000);
   assert.ok(pages);
   const samples = await metrics();
@@ -175,7 +184,7 @@ test('an OOM kill the first sample already counts fires the danger alert: a Prom
       const response = await fetchWithin(`http://127.0.0.1:${port}/api/v1/alerts`, 5000).catch(() => undefined);
       if (!response?.ok) return undefined;
       const { data } = await response.json() as { data: { alerts: Array<{ labels: Record<string, string>; state: string }> } };
-      return data.alerts.find((candidate) => candidate.labels.signal === 'oom_kill' && candidate.state === 'firing');
+      return data.alerts.find((candidate) => candidate.labels.signal === 'oom_kill' && candidate.labels.compose_service === 'demo' && candidate.state === 'firing');
     }, 60_000, 1000);
     assert.is(alert.labels.severity, 'danger');
   } finally {
@@ -185,14 +194,14 @@ test('an OOM kill the first sample already counts fires the danger alert: a Prom
 
 test('the demo over its CPU limit: throttled, and the CPU danger mail', async () => {
   await demo('POST', '/cpu?percent=150');
-  await waitForMail(/^\[FIRING\] danger on exporter:9477: .*HeadroomCpuHigh/, 'the CPU danger mail', 180_000);
+  await waitForMail(/^\[FIRING\] danger on \S*demo\S* on exporter:9477: .*HeadroomCpuHigh/, 'the CPU danger mail', 180_000);
   const samples = await metrics();
   assert.ok((valueOf(samples, 'headroom_cpu_cfs_throttled_periods_total') ?? 0) > 0);
   await demo('DELETE', '/cpu');
 });
 
 test('make tune writes .env from the history; make up applies it to the demo', async () => {
-  const tune = await make('tune', [`PROMETHEUS_URL=${url('PROMETHEUS_PORT')}`, 'ARGS=--instance=exporter:9477']);
+  const tune = await make('tune', [`PROMETHEUS_URL=${url('PROMETHEUS_PORT')}`]);
   assert.match(tune.stdout, 'recommended:');
   assert.ok(existsSync(envFile), tune.stderr);
   const written = parseEnv(readFileSync(envFile, 'utf8'));

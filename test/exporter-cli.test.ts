@@ -41,6 +41,10 @@ test('bad flags and variables: one line naming them, exit 2', async () => {
     [['toString'], {}, /unknown command "toString"/],
     [['__proto__'], {}, /unknown command "__proto__"/],
     [[], { HEADROOM_LOG_LEVEL: 'loud' }, /environment variable HEADROOM_LOG_LEVEL/],
+    // The engine's API is root on its host: plain TCP is refused, TLS or a unix socket only.
+    [['--target.docker=tcp://127.0.0.1:2375'], {}, /--target\.docker.*unix:\/\/\/PATH or https:\/\/HOST:PORT/],
+    [['--target.docker=http://127.0.0.1:2375'], {}, /--target\.docker/],
+    [['--target.docker=unix:///var/run/docker.sock', '--target.pid=3'], {}, /--target\.docker watches every container/],
   ];
   for (const [args, env, pattern] of cases) {
     const { code, stderr, stdout } = await headroom(args, env);

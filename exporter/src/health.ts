@@ -173,7 +173,8 @@ export function createHealthMetrics(registry: Registry, targetLabelNames: readon
       for (const [component, sub] of Object.entries(report.checks)) status.set({ component }, sub.status === 'failing' ? 0 : 1);
       for (const [component, seconds] of ages) age.set({ component }, seconds);
       level.reset();
-      for (const { labels, summary } of scrape.targets) {
+      // The sidecar's levels; host mode's containers' levels are their percent series against the thresholds.
+      for (const { labels, summary } of scrape.targets.filter((target) => Object.keys(target.labels).length === 0)) {
         level.set({ ...labels, resource: 'cpu' }, levelValue(levelOf(summary.cpuPercent ?? Number.NaN)));
         level.set({ ...labels, resource: 'memory' }, levelValue(levelOf(summary.memoryPercent ?? Number.NaN)));
       }

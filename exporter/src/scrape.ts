@@ -105,7 +105,8 @@ export class Scraper {
     const outcomes: [string, CollectorOutcome][] = [];
     for (const collector of this.collectors) outcomes.push([collector.name, await this.runCollector(collector, contexts, gone)]);
     emptyMetric(this.metrics.cgroupInfo);
-    for (const context of contexts) {
+    // Host mode's containers have headroom_container_info instead (the budget is 30 series a container).
+    for (const context of contexts.filter((candidate) => Object.keys(candidate.labels).length === 0)) {
       try {
         const location = context.location();
         this.metrics.cgroupInfo.set({ ...context.labels, path: location.path, mode: location.mode, cpu_usage: location.cpuUsage }, 1);

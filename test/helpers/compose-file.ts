@@ -53,6 +53,8 @@ export interface ComposeService {
   healthcheck?: { test: string[]; interval: string; timeout: string; retries: number; start_period: string };
   deploy?: { resources?: { limits?: { memory?: string; cpus?: string }; reservations?: { memory?: string; cpus?: string } } };
   depends_on?: string[];
+  labels?: Record<string, string>;
+  cap_drop?: string[];
 }
 
 export interface ComposeFile {

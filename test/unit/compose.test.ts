@@ -87,7 +87,7 @@ test('docker-compose v1 (Debian) accepts the file and interpolates the sizes', a
   assert.is(small.code, 0, small.stderr);
   const smallResolved = parse(small.stdout) as ComposeFile;
   assert.is(smallResolved.services.demo!.deploy!.resources!.limits!.memory, '1024M');
-  assert.is(smallResolved.services.exporter!.environment!.MEMORY_LIMIT, '1024M');
+  assert.is(smallResolved.services.demo!.labels!['headroom.cpu-reservation'], '0.5');
   assert.is(smallResolved.services.demo!.environment!.CPU_LIMIT, '1.0');
 });
 
@@ -105,13 +105,9 @@ test('the sizes default to the seed\'s (the default tier) and the healthcheck ha
   assert.is(healthcheck.start_period, `${HEALTHCHECK.startPeriodSeconds}s`);
   assert.ok(healthcheck.test.join(' ').includes('/health'), 'the demo healthcheck calls /health');
   assert.is((services.demo as Record<string, unknown>).memswap_limit, services.demo!.deploy!.resources!.limits!.memory, 'no swap past the limit: 100 % is an OOM kill');
-  // The exporter declares the same sizes the demo is limited to.
+  // No cgroup file carries the CPU reservation: the demo declares it where host mode reads it.
   const limits = services.demo!.deploy!.resources!;
-  const declared = services.exporter!.environment!;
-  assert.is(declared.MEMORY_LIMIT, limits.limits!.memory);
-  assert.is(declared.CPU_LIMIT, limits.limits!.cpus);
-  assert.is(declared.MEMORY_RESERVATION, limits.reservations!.memory);
-  assert.is(declared.CPU_RESERVATION, limits.reservations!.cpus);
+  assert.is(services.demo!.labels!['headroom.cpu-reservation'], limits.reservations!.cpus);
 });
 
 test('every ${VAR} has a default or is documented in compose/.env.example', () => {
@@ -128,9 +124,16 @@ test('every ${VAR} has a default or is documented in compose/.env.example', () =
   assert.is(interpolate('${A:-x}/${B-y}/$$', { A: '', B: '' }), 'x//$');
 });
 
-test('every bind-mounted file or directory exists in the repository, read-only', () => {
-  const binds = Object.entries(services).flatMap(([name, service]) => (service.volumes ?? []).map((entry) => ({ name, mount: parseMount(entry, COMPOSE_DIR) })))
+/** What host mode reads of the host, read-only: its /proc and /sys (exporter), the engine's socket (docker-proxy). */
+const HOST_BINDS = ['exporter /proc', 'exporter /sys', 'docker-proxy /var/run/docker.sock'];
+
+test('every bind-mounted file or directory exists in the repository, read-only; of the host, only /proc, /sys and the engine socket, read-only', () => {
+  const all = Object.entries(services).flatMap(([name, service]) => (service.volumes ?? []).map((entry) => ({ name, mount: parseMount(entry, COMPOSE_DIR) })))
     .filter(({ mount }) => mount.kind === 'bind');
+  const host = all.filter(({ mount }) => !mount.source.startsWith(`${REPO_ROOT}/`));
+  assert.equal(host.map(({ name, mount }) => `${name} ${mount.source}`).sort(), [...HOST_BINDS].sort());
+  for (const { name, mount } of host) assert.ok(mount.readOnly, `${name}: ${mount.source} should be mounted :ro`);
+  const binds = all.filter(({ mount }) => mount.source.startsWith(`${REPO_ROOT}/`));
   assert.ok(binds.length >= 7, `expected the demo, Prometheus, Alertmanager and Grafana binds, got ${binds.length}`);
   for (const { name, mount } of binds) {
     assert.ok(mount.source.startsWith(`${REPO_ROOT}/`), `${name}: ${mount.source} is outside the repository`);
@@ -143,9 +146,11 @@ test('every bind-mounted file or directory exists in the repository, read-only',
 
 test('non-root users, restart policies, a named network, named volumes, ports on 127.0.0.1 only', () => {
   const declaredVolumes = Object.keys(compose.volumes ?? {});
-  assert.equal(Object.keys(services).sort(), ['alertmanager', 'demo', 'exporter', 'grafana', 'mailpit', 'prometheus']);
+  assert.equal(Object.keys(services).sort(), ['alertmanager', 'demo', 'docker-proxy', 'exporter', 'grafana', 'mailpit', 'prometheus']);
   for (const [name, service] of Object.entries(services)) {
-    assert.ok(service.user && !/^(0|root)(:|$)/.test(service.user), `${name} runs as ${service.user ?? 'the image default'}`);
+    // The gate opens the engine's socket, which belongs to root: root without any capability.
+    if (name === 'docker-proxy') assert.equal([service.user, service.cap_drop], ['0:0', ['ALL']]);
+    else assert.ok(service.user && !/^(0|root)(:|$)/.test(service.user), `${name} runs as ${service.user ?? 'the image default'}`);
     assert.ok(['unless-stopped', 'always', 'on-failure'].includes(service.restart ?? ''), `${name} restart: ${service.restart}`);
     assert.equal(service.networks, ['headroom'], `${name} networks`);
     for (const port of service.ports ?? []) assert.match(port, /^127\.0\.0\.1:\d+:\d+$/, `${name} publishes ${port}`);
@@ -158,11 +163,18 @@ test('non-root users, restart policies, a named network, named volumes, ports on
   assert.ok(published.length >= 6, 'every service with a UI or API is published on loopback');
 });
 
-test('the exporter shares the demo\'s PID namespace, watches PID 1 and keeps SQLite on a volume', () => {
+test('the exporter watches every container of the engine through the gate, reads the host\'s /proc and /sys, and keeps SQLite on a volume', () => {
   const exporter = services.exporter!;
   const args = serviceCommand(exporter);
-  assert.is(exporter.pid, 'service:demo');
-  assert.is(flagValue(args, 'target.pid'), '1');
+  assert.not.ok('pid' in exporter, 'no shared PID namespace: host mode reads the host\'s /proc');
+  const socket = flagValue(args, 'target.docker')!;
+  assert.match(socket, /^unix:\/\//);
+  const gate = services['docker-proxy']!;
+  assert.is(gate.environment!.DOCKER_PROXY_LISTEN, socket.slice('unix://'.length));
+  const mountOf = (service: typeof exporter, target: string) => (service.volumes ?? []).map((entry) => parseMount(entry, COMPOSE_DIR)).find((mount) => target === mount.target || target.startsWith(`${mount.target}/`));
+  assert.is(mountOf(exporter, socket.slice('unix://'.length))?.source, mountOf(gate, gate.environment!.DOCKER_PROXY_LISTEN!)?.source, 'the gate\'s socket is on a volume both mount');
+  assert.is(mountOf(exporter, flagValue(args, 'path.procfs')!)?.source, '/proc');
+  assert.is(mountOf(exporter, flagValue(args, 'path.sysfs')!)?.source, '/sys');
   assert.is(flagValue(args, 'web.listen-address'), '0.0.0.0:9477');
   const dataDir = flagValue(args, 'data.dir');
   const volume = (exporter.volumes ?? []).map((entry) => parseMount(entry, COMPOSE_DIR)).find((mount) => mount.target === dataDir);

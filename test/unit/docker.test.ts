@@ -36,7 +36,7 @@ const inspect = (overrides: Record<string, unknown> = {}) => inspectSchema.parse
   Name: '/shop-web-1',
   Config: { Image: 'shop/web:1.2', Env: ['SECRET=hunter2', 'CPU_RESERVATION=0.5'], Labels: { 'com.docker.compose.project': 'shop', 'com.docker.compose.service': 'web', 'com.example.team': 'payments' } },
   HostConfig: { RestartPolicy: { Name: 'on-failure' }, CgroupParent: '' },
-  State: { Running: true, Pid: 4242, OOMKilled: false, ExitCode: 0, StartedAt: '2026-11-30T10:00:00Z', FinishedAt: '0001-01-01T00:00:00Z' },
+  State: { Status: 'running', Running: true, Pid: 4242, OOMKilled: false, ExitCode: 0, StartedAt: '2026-11-30T10:00:00Z', FinishedAt: '0001-01-01T00:00:00Z' },
   RestartCount: 0,
   ...overrides,
 });
@@ -53,7 +53,7 @@ test('container facts: name and compose labels only; no other label and no envir
 });
 
 test('history: a kill of PID 1 (oom event, then die with OOMKilled) counts once, and survives the restart', () => {
-  const history = historyFromInspection(0, true, false, 0);
+  const history = historyFromInspection(0, 'running', false, 0);
   onOom(history);
   onDie(history, 137, true);
   assert.is(history.oomKills, 1);
@@ -66,7 +66,7 @@ test('history: a kill of PID 1 (oom event, then die with OOMKilled) counts once,
 });
 
 test('history: a child killed by the OOM killer counts; a later clean exit is completed, a failure error', () => {
-  const history = historyFromInspection(0, true, false, 0);
+  const history = historyFromInspection(0, 'running', false, 0);
   onOom(history);
   assert.is(history.oomKills, 1);
   onDie(history, 0, false);
@@ -78,14 +78,18 @@ test('history: a child killed by the OOM killer counts; a later clean exit is co
 });
 
 test('history from a first inspection: the engine\'s restart count and a past OOM kill', () => {
-  const restarted = historyFromInspection(3, true, true, 0);
+  const restarted = historyFromInspection(3, 'running', true, 0);
   assert.equal([restarted.restarts, restarted.oomKills, restarted.lastExit?.reason], [3, 1, 'oom_killed']);
   onDie(restarted, 137, true);
   assert.is(restarted.oomKills, 2, 'a new kill after the first sight counts');
-  const exited = historyFromInspection(0, false, false, 1);
+  const exited = historyFromInspection(0, 'exited', false, 1);
   assert.equal(exited.lastExit, { code: 1, reason: 'error' });
   onStart(exited, 0);
   assert.is(exited.restarts, 1, 'started again after it was seen exited');
+  const created = historyFromInspection(0, 'created', false, 0);
+  assert.is(created.lastExit, undefined, 'a created container has not exited');
+  onStart(created, 0);
+  assert.is(created.restarts, 0, 'its first start is no restart');
 });
 
 test.run();

@@ -16,6 +16,7 @@ export const inspectSchema = z.object({
     CgroupParent: z.string().nullish(),
   }),
   State: z.object({
+    Status: z.string(),
     Running: z.boolean(),
     Pid: z.number().int(),
     OOMKilled: z.boolean(),
@@ -55,6 +56,8 @@ export interface ContainerFacts {
   /** From the CPU_RESERVATION environment variable or the headroom.cpu-reservation label; Docker keeps none. */
   cpuReservationCores?: number;
   running: boolean;
+  /** created, running, paused, restarting, removing, exited or dead. */
+  status: string;
   /** The cgroup's path as the kernel names it on the host. */
   cgroupPath: string;
   restartCount: number;
@@ -109,6 +112,7 @@ export function containerFacts(inspect: InspectAnswer, driver: string): Containe
     image: inspect.Config.Image,
     restartPolicy: inspect.HostConfig.RestartPolicy?.Name || 'no',
     running: inspect.State.Running,
+    status: inspect.State.Status,
     cgroupPath: containerCgroupPath(inspect.Id, driver, inspect.HostConfig.CgroupParent),
     restartCount: inspect.RestartCount,
     oomKilled: inspect.State.OOMKilled,

@@ -20,10 +20,13 @@ export interface HostMode {
 
 export interface HostModeOptions { address: EngineAddress; tls: EngineTls; procfs: string; sysfs: string }
 
-/** Whether a cgroup that failed to read is gone (its container stopped or was removed mid-scrape). */
+/**
+ * Whether a cgroup that failed to read is going or gone (its container stopped or was removed mid-scrape):
+ * the runtime removes its directory in one hierarchy after the other.
+ */
 function isGone(location: CgroupLocation): boolean {
-  const dir = (location.controllers.memory ?? location.unified ?? location.controllers.cpuacct)?.dir;
-  return dir !== undefined && !existsSync(dir);
+  const dirs = [...Object.values(location.controllers), location.unified].flatMap((hierarchy) => (hierarchy ? [hierarchy.dir] : []));
+  return dirs.some((dir) => !existsSync(dir));
 }
 
 export async function startHostMode(options: HostModeOptions, registry: Registry, log: Logger): Promise<HostMode> {

@@ -20,11 +20,16 @@ export function exitReason(code: number, oomKilled: boolean): ExitReason {
   return code === 0 ? 'completed' : 'error';
 }
 
-/** The history of a container first seen by an inspection (at start-up, or when it is created). */
-export function historyFromInspection(restartCount: number, running: boolean, oomKilled: boolean, exitCode: number): ContainerHistory {
-  const history: ContainerHistory = { restarts: restartCount, oomKills: oomKilled ? 1 : 0, oomSinceStart: false, diedSinceStart: !running };
-  // A container that is not running has exited; a running one that was OOM-killed before was restarted since.
-  if (!running || oomKilled) history.lastExit = { code: running ? 137 : exitCode, reason: exitReason(running ? 137 : exitCode, oomKilled) };
+/**
+ * The history of a container first seen by an inspection (at start-up, or when it is created), from its
+ * State.Status: a created container has not run yet; an exited or dead one has exited; one running after
+ * an OOM kill was restarted since.
+ */
+export function historyFromInspection(restartCount: number, status: string, oomKilled: boolean, exitCode: number): ContainerHistory {
+  const exited = status === 'exited' || status === 'dead';
+  const history: ContainerHistory = { restarts: restartCount, oomKills: oomKilled ? 1 : 0, oomSinceStart: false, diedSinceStart: exited };
+  if (exited) history.lastExit = { code: exitCode, reason: exitReason(exitCode, oomKilled) };
+  else if (oomKilled && status !== 'created') history.lastExit = { code: 137, reason: 'oom_killed' };
   return history;
 }
 

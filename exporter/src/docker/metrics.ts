@@ -17,16 +17,6 @@ export function registerContainerMetrics(registry: Registry, watcher: DockerWatc
       for (const { facts } of containers()) this.set({ ...facts.labels, id: facts.id, image: facts.image, restart_policy: facts.restartPolicy }, 1);
     },
   });
-  new Gauge({
-    name: 'headroom_container_running',
-    help: 'Whether the container is running (1) or not (0).',
-    labelNames,
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const { facts } of containers()) this.set({ ...facts.labels }, facts.running ? 1 : 0);
-    },
-  });
   new Counter({
     name: 'headroom_container_restarts_total',
     help: 'Restarts of the container since it was created: the engine\'s RestartCount, and every start that follows a die.',

@@ -114,7 +114,7 @@ export class DockerWatcher {
     }
     const facts = containerFacts(answer, this.driver);
     const known = this.containers.get(id);
-    const watched = known ? { facts, history: known.history } : { facts, history: historyFromInspection(facts.restartCount, facts.running, facts.oomKilled, facts.exitCode) };
+    const watched = known ? { facts, history: known.history } : { facts, history: historyFromInspection(facts.restartCount, facts.status, facts.oomKilled, facts.exitCode) };
     this.containers.set(id, watched);
     return watched;
   }

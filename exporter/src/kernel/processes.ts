@@ -30,7 +30,10 @@ export function readThreadCount(location: CgroupLocation, procfs: string, pids: 
   if (hierarchy) {
     const file = hierarchy.version === 1 ? 'tasks' : 'cgroup.threads';
     const threads = readParsed(hierarchy.dir, file, parseIdList, { allowEmpty: true }).length;
-    if (threads === 0 && pids.length > 0) throw new FormatError(`${path.join(hierarchy.dir, file)} is empty while cgroup.procs lists ${pids.length} processes`);
+    // Empty while cgroup.procs listed processes: they exited meanwhile (a container stopping), unless they are still listed.
+    if (threads === 0 && pids.length > 0 && readCgroupProcs(hierarchy).length > 0) {
+      throw new FormatError(`${path.join(hierarchy.dir, file)} is empty while cgroup.procs lists ${pids.length} processes`);
+    }
     return threads;
   }
   let threads = 0;

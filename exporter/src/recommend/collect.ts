@@ -21,7 +21,11 @@ function killCount(increase: number): number {
 }
 
 function describe(filter: TargetFilter): string {
-  const parts = [filter.instance ? `instance ${JSON.stringify(filter.instance)}` : '', filter.container ? `container ${JSON.stringify(filter.container)}` : ''].filter(Boolean);
+  const parts = [
+    filter.instance ? `instance ${JSON.stringify(filter.instance)}` : '',
+    filter.container ? `container ${JSON.stringify(filter.container)}` : '',
+    filter.composeService ? `compose service ${JSON.stringify(filter.composeService)}` : '',
+  ].filter(Boolean);
   return parts.length === 0 ? '' : ` for ${parts.join(', ')}`;
 }
 

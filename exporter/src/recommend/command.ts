@@ -23,6 +23,7 @@ export const recommendFlags = {
   window: { name: 'window', default: formatDuration(DEFAULT_WINDOW_SECONDS), form: 'DURATION (e.g. 7d)', help: 'History to read.', parse: parseDuration },
   instance: { name: 'instance', default: '', form: 'HOST:PORT', help: 'The `instance` label to size; none sizes every instance with data.', parse: text },
   container: { name: 'container', default: '', form: 'NAME', help: 'Host mode: the container to size; none sizes every container with data.', parse: text },
+  composeService: { name: 'compose-service', default: '', form: 'NAME', help: 'Host mode: the containers of this compose service (make tune: the demo).', parse: text },
   format: { name: 'format', default: 'text', form: 'text|json', help: 'Output format.', parse: (raw: string) => (raw === 'text' || raw === 'json' ? raw : null) },
   writeEnv: { name: 'write-env', default: '', form: 'FILE', help: 'Compose env file to write MEMORY_LIMIT, CPU_LIMIT, MEMORY_RESERVATION, CPU_RESERVATION into (other lines are kept).', parse: text },
   margin: { name: 'margin', default: String(DEFAULT_MARGIN), form: 'FRACTION (e.g. 0.15)', help: 'Safety margin on top of the observed usage.', parse: margin },
@@ -53,13 +54,13 @@ export async function recommendCommand(argv: string[]): Promise<void> {
 
   let usages;
   try {
-    usages = await collectUsage(prometheusClient(options.prometheusUrl), options.window, { instance: options.instance || undefined, container: options.container || undefined });
+    usages = await collectUsage(prometheusClient(options.prometheusUrl), options.window, { instance: options.instance || undefined, container: options.container || undefined, composeService: options.composeService || undefined });
   } catch (error) {
     if (error instanceof PrometheusError || error instanceof NoDataError) fail(error.message, 1);
     throw error;
   }
   if (options.writeEnv !== '' && usages.length > 1) {
-    fail(`--write-env needs one service; choose one with --instance or --container (${usages.map((usage) => (usage.container ? `${usage.container} on ${usage.instance}` : usage.instance)).join(', ')})`, 2);
+    fail(`--write-env needs one service; choose one with --instance, --container or --compose-service (${usages.map((usage) => (usage.container ? `${usage.container} on ${usage.instance}` : usage.instance)).join(', ')})`, 2);
   }
   const results = usages.map((usage) => ({ usage, recommendation: recommend(usage, options.margin) }));
   if (options.format === 'json') {
