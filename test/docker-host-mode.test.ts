@@ -13,10 +13,10 @@ import * as assert from 'uvu/assert';
 import { stringify } from 'yaml';
 import { renderRules } from '../alerting-rules/files.js';
 import { startExporter, waitFor, type RunningCli } from '../scripts/processes.js';
-import { startEngine, type DockerEngine } from './helpers/docker-engine.js';
+import { startEngine, type DockerEngine } from '../scripts/docker-engine.js';
 import { parseExposition, valueOf, type Sample } from './helpers/metrics-text.js';
 import { prometheusAlerts, startPrometheus } from './helpers/prometheus.js';
-import { loadStandins, STANDIN_TAGS } from './helpers/standin-images.js';
+import { loadStandins, STANDIN_TAGS } from '../scripts/standin-images.js';
 
 const MiB = 1024 ** 2;
 const IMAGE = STANDIN_TAGS.nodeAlpine;

@@ -1,5 +1,5 @@
-// The exporter image in a real Docker engine (a private dockerd, test/helpers/docker-engine.ts) with the
-// stand-in base image (test/helpers/standin-images.ts): the Dockerfile builds unchanged, the container
+// The exporter image in a real Docker engine (a private dockerd, scripts/docker-engine.ts) with the
+// stand-in base image (scripts/standin-images.ts): the Dockerfile builds unchanged, the container
 // runs as a non-root user, its HEALTHCHECK turns healthy within the start period, and under
 // `docker run --memory=300m --cpus=0.25` the exporter watching its own cgroup reports exactly those limits.
 // The engine is started by the first test that needs it and stopped after the last; a test whose engine or
@@ -9,10 +9,10 @@ import path from 'node:path';
 import { DockerfileParser } from 'dockerfile-ast';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { fetchWithin, startEngine, type DockerEngine } from './helpers/docker-engine.js';
+import { fetchWithin, startEngine, type DockerEngine } from '../scripts/docker-engine.js';
 import { parseExposition, valueOf } from './helpers/metrics-text.js';
 import { REPO_ROOT, freePort, waitFor } from '../scripts/processes.js';
-import { loadStandins, STANDIN_TAGS } from './helpers/standin-images.js';
+import { loadStandins, STANDIN_TAGS } from '../scripts/standin-images.js';
 import { HEALTHCHECK } from '../exporter/src/thresholds.js';
 
 const IMAGE = 'headroom:docker-image-test';

@@ -16,9 +16,9 @@ import { parse, stringify } from 'yaml';
 import { formatCpus, parseCpus, parseMemorySize } from '../exporter/src/sizes.js';
 import { tierByName } from '../exporter/src/thresholds.js';
 import { freePort, REPO_ROOT, waitFor } from '../scripts/processes.js';
-import { composeBuildOnHostNetwork, DOCKER_COMPOSE, fetchWithin, runCommand, startEngine, type DockerEngine } from './helpers/docker-engine.js';
+import { composeBuildOnHostNetwork, DOCKER_COMPOSE, fetchWithin, runCommand, startEngine, type DockerEngine } from '../scripts/docker-engine.js';
 import { parseExposition, valueOf } from './helpers/metrics-text.js';
-import { loadStandins } from './helpers/standin-images.js';
+import { loadStandins } from '../scripts/standin-images.js';
 
 const TIME_SCALE = 20;
 const MiB = 1024 ** 2;
@@ -208,6 +208,12 @@ test('make tune writes .env from the history; make up applies it to the demo', a
   const memory = parseMemorySize(written.MEMORY_LIMIT ?? '')!;
   const cpus = parseCpus(written.CPU_LIMIT ?? '')!;
   assert.ok(memory > tierByName('small')!.memoryLimitBytes, `the demo was pushed to its limit and OOM-killed: more memory than small (${written.MEMORY_LIMIT})`);
+  // The same container by its name, as JSON: host mode sizes one container among the stack's.
+  const byName = await runCommand(process.execPath, [path.join(REPO_ROOT, 'dist/exporter/src/cli.js'), 'recommend', `--prometheus.url=${url('PROMETHEUS_PORT')}`, `--container=${container('demo')}`, '--format=json'], { cwd: REPO_ROOT });
+  const [sized] = JSON.parse(byName.stdout) as Array<{ usage: { container: string; oomKills: number }; recommendation: { env: Record<string, string> } }>;
+  assert.is(sized!.usage.container, container('demo'));
+  assert.ok(sized!.usage.oomKills >= 1, 'the demo\'s OOM kill is in its history');
+  assert.equal(sized!.recommendation.env, { MEMORY_LIMIT: written.MEMORY_LIMIT, CPU_LIMIT: written.CPU_LIMIT, MEMORY_RESERVATION: written.MEMORY_RESERVATION, CPU_RESERVATION: written.CPU_RESERVATION });
   const up = await make('up');
   assert.match(up.stdout, `MEMORY_LIMIT=${written.MEMORY_LIMIT}`);
   const hostConfig = await waitFor('the demo recreated with the new sizes', async () => {

@@ -27,7 +27,7 @@ import { request } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
-import { waitFor } from '../../scripts/processes.js';
+import { waitFor } from './processes.js';
 
 export const DOCKERD = process.env.DOCKERD_BIN ?? '/usr/sbin/dockerd';
 /** Debian's client (Engine 20.10's API); /usr/local/bin/docker may be another one, first on PATH. */

@@ -8,8 +8,8 @@
 //   node:22-alpine              the same without the compilers, with busybox's wget as Alpine has (Debian, not Alpine)
 //   prom/prometheus:v2.53.2     Debian's prometheus and promtool (2.42) on minbase, run as nobody
 //   prom/alertmanager:v0.27.0   Debian's alertmanager and amtool (0.25) and its templates, as nobody
-//   axllent/mailpit:v1.20.0     test/helpers/mailpit-standin.mjs: an SMTP sink with part of Mailpit's API
-//   grafana/grafana-oss:11.2.0  test/helpers/grafana-standin.mjs: checks the provisioning mounts, answers /api/health
+//   axllent/mailpit:v1.20.0     scripts/mailpit-standin.mjs: an SMTP sink with part of Mailpit's API
+//   grafana/grafana-oss:11.2.0  scripts/grafana-standin.mjs: checks the provisioning mounts, answers /api/health
 // Built once (40 s on an idle two-core machine, two minutes on a busy one) and kept as `docker save`
 // archives under .cache/docker-standins/<key>/
 // (git-ignored), where every later suite loads them from: the key changes with this file, the
@@ -20,7 +20,7 @@ import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, r
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runCommand, type DockerEngine } from './docker-engine.js';
-import { REPO_ROOT } from '../../scripts/processes.js';
+import { REPO_ROOT } from './processes.js';
 
 export const STANDIN_TAGS = {
   nodeSlim: 'node:22-bookworm-slim',
@@ -38,8 +38,8 @@ const ARCHIVES: Record<string, StandinImage[]> = {
   prometheus: [STANDIN_TAGS.prometheus, STANDIN_TAGS.alertmanager],
 };
 
-/** The stand-ins' own programs (test/helpers/*-standin.mjs). */
-const STANDIN_SCRIPTS = { mailpit: path.join(REPO_ROOT, 'test', 'helpers', 'mailpit-standin.mjs'), grafana: path.join(REPO_ROOT, 'test', 'helpers', 'grafana-standin.mjs') };
+/** The stand-ins' own programs (scripts/*-standin.mjs). */
+const STANDIN_SCRIPTS = { mailpit: path.join(REPO_ROOT, 'scripts', 'mailpit-standin.mjs'), grafana: path.join(REPO_ROOT, 'scripts', 'grafana-standin.mjs') };
 export const STANDIN_CACHE = process.env.HEADROOM_STANDIN_CACHE ?? path.join(REPO_ROOT, '.cache', 'docker-standins');
 const HOST_FILES = ['/usr/bin/node', '/usr/bin/prometheus', '/usr/bin/promtool', '/usr/bin/prometheus-alertmanager', '/usr/bin/amtool', '/etc/ssl/certs/ca-certificates.crt'];
 const LABEL = 'org.opencontainers.image.vendor="headroom tests: a stand-in, not the real image"';
@@ -221,7 +221,7 @@ async function buildStandins(engine: DockerEngine, key: string, work: string): P
       'COPY mailpit.mjs /mailpit-standin.mjs',
       'USER nobody',
       'EXPOSE 1025 8025',
-      `LABEL ${LABEL} org.opencontainers.image.title="axllent/mailpit stand-in: an SMTP sink with /api/v1/messages (test/helpers/mailpit-standin.mjs)"`,
+      `LABEL ${LABEL} org.opencontainers.image.title="axllent/mailpit stand-in: an SMTP sink with /api/v1/messages (scripts/mailpit-standin.mjs)"`,
       'ENTRYPOINT ["node", "/mailpit-standin.mjs"]',
       '',
     ].join('\n'));
@@ -237,7 +237,7 @@ async function buildStandins(engine: DockerEngine, key: string, work: string): P
       'USER 472:0',
       'WORKDIR /usr/share/grafana',
       'EXPOSE 3000',
-      `LABEL ${LABEL} org.opencontainers.image.title="grafana/grafana-oss STAND-IN, not Grafana: checks its provisioning mounts and answers /api/health (test/helpers/grafana-standin.mjs)"`,
+      `LABEL ${LABEL} org.opencontainers.image.title="grafana/grafana-oss STAND-IN, not Grafana: checks its provisioning mounts and answers /api/health (scripts/grafana-standin.mjs)"`,
       'ENTRYPOINT ["node", "/usr/share/grafana/grafana-standin.mjs"]',
       '',
     ].join('\n'));
