@@ -4,12 +4,14 @@ import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process'
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { NODE_FLAGS } from '../exporter/src/node-flags.js';
+import { HOST_MODE_NODE_FLAGS, NODE_FLAGS } from '../exporter/src/node-flags.js';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const CLI = path.join(REPO_ROOT, 'dist/exporter/src/cli.js');
 /** `node` with the exporter's V8 flags, and the CLI: how every test and the benchmark start it. */
 export const CLI_COMMAND = [process.execPath, ...NODE_FLAGS, CLI] as const;
+/** The same for host mode (--target.docker), with its own V8 flags. */
+export const HOST_MODE_CLI_COMMAND = [process.execPath, ...HOST_MODE_NODE_FLAGS, CLI] as const;
 
 /** A free TCP port on loopback (the kernel picks it; there is a small window before the caller binds it). */
 export function freePort(): Promise<number> {
@@ -72,7 +74,7 @@ export interface RunningCli extends Started { url: string; port: number }
 /** Starts `headroom` (the built CLI) on a free loopback port and waits until /health answers. */
 export async function startExporter(args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<RunningCli> {
   const port = await freePort();
-  const [node, ...cli] = CLI_COMMAND;
+  const [node, ...cli] = args.some((arg) => arg.startsWith('--target.docker=')) ? HOST_MODE_CLI_COMMAND : CLI_COMMAND;
   const started = start(node, [...cli, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn', ...args], { env: { ...process.env, ...env } });
   const url = `http://127.0.0.1:${port}`;
   await waitFor(`headroom on ${url}\n${started.output()}`, async () => {

@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { Collector, ScrapeContext, ScrapeSummary } from './collectors/collector.js';
 import { locateCgroup, type CgroupLocation } from './kernel/cgroup.js';
 import { readPids } from './kernel/processes.js';
+import { startSharedReadings } from './kernel/read.js';
 import { emptyMetric, removeSeries, type ScrapeMetrics } from './metrics.js';
 
 export interface CollectorOutcome { success: boolean; durationSeconds: number; error?: string }
@@ -99,6 +100,7 @@ export class Scraper {
   }
 
   private async run(): Promise<ScrapeResult> {
+    startSharedReadings();
     const targets = await this.source.targets();
     const contexts = targets.map((target) => contextOf(target, this.procfs));
     const gone = new Map(targets.map((target, index) => [contexts[index]!, target.isGone]));

@@ -54,6 +54,7 @@ export interface ComposeService {
   deploy?: { resources?: { limits?: { memory?: string; cpus?: string }; reservations?: { memory?: string; cpus?: string } } };
   depends_on?: string[];
   labels?: Record<string, string>;
+  entrypoint?: string[];
   cap_drop?: string[];
 }
 

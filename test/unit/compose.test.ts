@@ -15,7 +15,7 @@ import { SITE_ENVIRONMENT } from '../../alerting-rules/alertmanager.js';
 import { ALERTMANAGER_FILE as ALERTMANAGER_PATH, renderAlertmanager } from '../../alerting-rules/files.js';
 import { formatCpus, formatMemorySize } from '../../exporter/src/sizes.js';
 import { DEFAULT_TIER, HEALTHCHECK } from '../../exporter/src/thresholds.js';
-import { NODE_FLAGS } from '../../exporter/src/node-flags.js';
+import { HOST_MODE_NODE_FLAGS, NODE_FLAGS } from '../../exporter/src/node-flags.js';
 import {
   COMPOSE_DIR, COMPOSE_FILE, flagValue, interpolate, loadCompose, parseComposeText, parseMount, readComposeText, serviceCommand, variableUses,
   type ComposeFile,
@@ -167,6 +167,7 @@ test('the exporter watches every container of the engine through the gate, reads
   const exporter = services.exporter!;
   const args = serviceCommand(exporter);
   assert.not.ok('pid' in exporter, 'no shared PID namespace: host mode reads the host\'s /proc');
+  assert.equal(exporter.entrypoint, ['node', ...HOST_MODE_NODE_FLAGS, 'dist/exporter/src/cli.js'], 'host mode\'s V8 flags');
   const socket = flagValue(args, 'target.docker')!;
   assert.match(socket, /^unix:\/\//);
   const gate = services['docker-proxy']!;

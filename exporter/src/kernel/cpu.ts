@@ -36,11 +36,11 @@ function readQuota(hierarchy: Hierarchy): { limitCores: number | null; throttlin
   const stat = readParsed(hierarchy.dir, 'cpu.stat', parseFlatKeyed);
   const has = stat.has('nr_periods');
   if (hierarchy.version === 1) {
-    const limitCores = smallestLimitUpTheTree(hierarchy, (at) => parseV1CpuLimit(readKernelFile(path.join(at, 'cpu.cfs_quota_us')), readKernelFile(path.join(at, 'cpu.cfs_period_us'))));
+    const limitCores = smallestLimitUpTheTree(hierarchy, (at) => parseV1CpuLimit(readKernelFile(`${at}/cpu.cfs_quota_us`), readKernelFile(`${at}/cpu.cfs_period_us`)), 'cpu.cfs_quota_us');
     if (!has) return { limitCores };
     return { limitCores, throttling: { periods: stat.get('nr_periods')!, throttledPeriods: requireKey(stat, 'nr_throttled', 'cpu.stat'), throttledSeconds: requireKey(stat, 'throttled_time', 'cpu.stat') / 1e9 } };
   }
-  const limitCores = smallestLimitUpTheTree(hierarchy, (at) => readParsed(at, 'cpu.max', parseV2CpuMax));
+  const limitCores = smallestLimitUpTheTree(hierarchy, (at) => readParsed(at, 'cpu.max', parseV2CpuMax), 'cpu.max');
   if (!has) return { limitCores };
   return { limitCores, throttling: { periods: stat.get('nr_periods')!, throttledPeriods: requireKey(stat, 'nr_throttled', 'cpu.stat'), throttledSeconds: requireKey(stat, 'throttled_usec', 'cpu.stat') / 1e6 } };
 }

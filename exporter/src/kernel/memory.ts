@@ -25,7 +25,7 @@ export function readCgroupMemory(hierarchy: Hierarchy): CgroupMemory {
   const files = MEMORY_FILES[hierarchy.version];
   const usageBytes = readParsed(hierarchy.dir, files.usage, parseInteger);
   const stat = readParsed(hierarchy.dir, 'memory.stat', parseFlatKeyed);
-  const limitBytes = smallestLimitUpTheTree(hierarchy, (at) => readParsed(at, files.limit, files.parseLimit));
+  const limitBytes = smallestLimitUpTheTree(hierarchy, (at) => readParsed(at, files.limit, files.parseLimit), files.limit);
   const reservation = readParsed(hierarchy.dir, files.reservation, files.parseLimit);
   return {
     usageBytes,

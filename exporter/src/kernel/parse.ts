@@ -62,13 +62,33 @@ export function parseInteger(text: string): number {
 }
 
 /** `KEY VALUE` lines (`memory.stat`, `cpu.stat`, `memory.events`, `memory.oom_control`). */
+/** An optional '-' and decimal digits only. */
+function isDecimal(text: string): boolean {
+  const first = text.charCodeAt(0) === 45 ? 1 : 0;
+  if (text.length <= first) return false;
+  for (let index = first; index < text.length; index += 1) {
+    const code = text.charCodeAt(index);
+    if (code < 48 || code > 57) return false;
+  }
+  return true;
+}
+
 export function parseFlatKeyed(text: string): Map<string, number> {
   const values = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    if (line === '') continue;
-    const match = /^(\S+) (-?\d+)$/.exec(line);
-    if (!match) throw new FormatError(`not a KEY VALUE line: ${JSON.stringify(line.slice(0, 80))}`);
-    values.set(match[1]!, Number(match[2]));
+  // Scanned by hand, not with a regular expression per line: memory.stat has 30-odd lines, read for every
+  // container of a host at every scrape.
+  for (let start = 0; start < text.length;) {
+    let end = text.indexOf('\n', start);
+    if (end === -1) end = text.length;
+    if (end > start) {
+      const space = text.indexOf(' ', start);
+      const digits = space === -1 || space >= end ? '' : text.slice(space + 1, end);
+      if (space <= start || !isDecimal(digits)) {
+        throw new FormatError(`not a KEY VALUE line: ${JSON.stringify(text.slice(start, Math.min(end, start + 80)))}`);
+      }
+      values.set(text.slice(start, space), Number(digits));
+    }
+    start = end + 1;
   }
   if (values.size === 0) throw new FormatError('empty key/value file');
   return values;

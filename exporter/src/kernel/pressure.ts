@@ -11,7 +11,7 @@ export type PressureResource = (typeof PRESSURE_RESOURCES)[number];
 export function readPressure(location: CgroupLocation, procfs: string): Map<PressureResource, Pressure> {
   const pressures = new Map<PressureResource, Pressure>();
   for (const resource of PRESSURE_RESOURCES) {
-    const file = location.unified ? path.join(location.unified.dir, `${resource}.pressure`) : path.join(procfs, 'pressure', resource);
+    const file = location.unified ? `${location.unified.dir}/${resource}.pressure` : `${procfs}/pressure/${resource}`;
     const pressure = readOptionalParsed(file, parsePressure);
     if (pressure) pressures.set(resource, pressure);
   }

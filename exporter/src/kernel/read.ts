@@ -66,13 +66,39 @@ export function readProcessFile(file: string, options: ReadOptions = {}): string
 
 /** Parses a file's text; a format error names the file. */
 export function readParsed<T>(dir: string, name: string, parse: (text: string) => T, options: ReadOptions = {}): T {
-  const file = path.join(dir, name);
+  // Not path.join: this runs for every file of every container of a scrape, and the names are plain.
+  const file = `${dir}/${name}`;
   const text = readKernelFile(file, options);
   try {
     return parse(text);
   } catch (error) {
     throw new Error(`${file}: ${(error as Error).message}`);
   }
+}
+
+/**
+ * Readings shared by the targets of one scrape: the limits of the cgroups above them (every container of
+ * an engine has the same parents). Scraper.run starts a new generation; nothing outlives it.
+ */
+const shared = new Map<string, unknown>();
+
+export function startSharedReadings(): void {
+  shared.clear();
+}
+
+/** A parent cgroup's reading, read once per scrape; a failure (a root without the file) is thrown again. */
+export function readShared<T>(key: string, read: () => T): T {
+  let outcome = shared.get(key) as { value: T } | { error: unknown } | undefined;
+  if (outcome === undefined) {
+    try {
+      outcome = { value: read() };
+    } catch (error) {
+      outcome = { error };
+    }
+    shared.set(key, outcome);
+  }
+  if ('error' in outcome) throw outcome.error;
+  return outcome.value;
 }
 
 /** Like readParsed, or undefined when the file does not exist. */
