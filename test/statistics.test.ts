@@ -167,7 +167,7 @@ function defineSuite(backend: Backend): void {
     }
   });
 
-  test('migration 002 fills latest_reports from the reports already stored', async () => {
+  test('migration 002 fills latest_reports from the reports already stored; with 003 an older report committed later leaves it', async () => {
     const open = await openDatabase(databaseLocation(await backend.newDatabaseUrl(), '/nonexistent'));
     try {
       await open.db.migrate.up(migratorConfig);
@@ -178,6 +178,11 @@ function defineSuite(backend: Backend): void {
       await migrateToLatest(open.db);
       const latest = await open.db('latest_reports').select('installation_id', 'active_users', 'app_version').orderBy('installation_id');
       assert.equal(latest.map((entry: Record<string, unknown>) => [entry.installation_id, Number(entry.active_users), entry.app_version]), [['a', 5, 'v5'], ['b', 2, 'v2']]);
+      // Migration 003: a report older than the latest one (another writer's, committed later) leaves it; a newer one replaces it.
+      await open.db('usage_reports').insert(row('r5', 'a', 7, 2500));
+      await open.db('usage_reports').insert(row('r6', 'b', 8, 2001));
+      const after = await open.db('latest_reports').select('installation_id', 'active_users').orderBy('installation_id');
+      assert.equal(after.map((entry: Record<string, unknown>) => [entry.installation_id, Number(entry.active_users)]), [['a', 5], ['b', 8]]);
     } finally {
       await open.db.destroy();
     }
