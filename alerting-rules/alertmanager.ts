@@ -64,7 +64,7 @@ export const ROUTE_TIMINGS: Record<Severity, RouteTimings> = {
 export const RECEIVERS = { page: 'page', email: 'email' } as const;
 /** One container's alerts of one kind together; inhibition compares the same labels. */
 /** One notification per alert and watched service: in host mode the container tells the services of a host apart. */
-export const GROUP_BY = ['alertname', 'instance', 'container'];
+export const GROUP_BY = ['alertname', 'host', 'instance', 'container'];
 
 export interface AlertmanagerOptions {
   site: AlertmanagerSite;
@@ -77,10 +77,10 @@ function scaled(seconds: number, timeScale: number): string {
 }
 
 /** Names every alert of the notification, so a warning digest with several alertnames still says what it holds. */
-const SUBJECT = '[{{ .Status | toUpper }}] {{ .CommonLabels.severity }} on {{ with .CommonLabels.container }}{{ . }} on {{ end }}{{ .CommonLabels.instance }}: '
+const SUBJECT = '[{{ .Status | toUpper }}] {{ .CommonLabels.severity }} on {{ with .CommonLabels.container }}{{ . }} on {{ end }}{{ .CommonLabels.instance }}{{ with .CommonLabels.host }} on host {{ . }}{{ end }}: '
   + '{{ range $index, $alert := .Alerts }}{{ if $index }}, {{ end }}{{ $alert.Labels.alertname }}{{ if eq $alert.Status "resolved" }} (resolved){{ end }}{{ end }}';
 /** A plain-text part next to Alertmanager's HTML one: one paragraph per alert. */
-const TEXT = '{{ range .Alerts }}{{ .Status | toUpper }} {{ .Labels.alertname }} severity={{ .Labels.severity }} instance={{ .Labels.instance }}{{ with .Labels.container }} container={{ . }}{{ end }}\n'
+const TEXT = '{{ range .Alerts }}{{ .Status | toUpper }} {{ .Labels.alertname }} severity={{ .Labels.severity }} instance={{ .Labels.instance }}{{ with .Labels.container }} container={{ . }}{{ end }}{{ with .Labels.host }} host={{ . }}{{ end }}\n'
   + '{{ .Annotations.summary }}\n{{ .Annotations.description }}\nRunbook: {{ .Annotations.runbook_url }}\n\n{{ end }}';
 
 export function alertmanagerConfig(options: AlertmanagerOptions): Record<string, unknown> {

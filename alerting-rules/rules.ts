@@ -76,11 +76,12 @@ function forField(seconds: number, options: RuleOptions): { for?: string } {
 
 /** A template that renders another series of the alert's instance, e.g. the limit next to the value. */
 function seriesOf(metric: string, render: string): string {
-  // container="" matches the sidecar's series, which have no container label.
-  return `{{ with printf "${metric}{instance=%q,job=%q,container=%q}" $labels.instance $labels.job $labels.container | query }}{{ . | first | value | ${render} }}{{ end }}`;
+  // container="" matches the sidecar's series, which have no container label; host="" those of a single
+  // Prometheus, whose series carry no host label (many hosts' remote-written series do).
+  return `{{ with printf "${metric}{instance=%q,job=%q,container=%q,host=%q}" $labels.instance $labels.job $labels.container $labels.host | query }}{{ . | first | value | ${render} }}{{ end }}`;
 }
 /** What an alert is about: the instance, and in host mode the container on it. */
-const WHO = '{{ with $labels.container }}container {{ . }} on {{ end }}{{ $labels.instance }}';
+const WHO = '{{ with $labels.container }}container {{ . }} on {{ end }}{{ $labels.instance }}{{ with $labels.host }} on host {{ . }}{{ end }}';
 const bytesOf = (metric: string) => `${seriesOf(metric, 'humanize1024')}B`;
 const coresOf = (metric: string) => `${seriesOf(metric, 'printf "%.2f"')} cores`;
 
@@ -90,6 +91,22 @@ function boundText(level: Severity): string {
 }
 function boundExpr(level: Severity, series: string): string {
   return `${series} ${comparisonOf(level)} ${THRESHOLDS[level].percent / 100}`;
+}
+
+/** Labels a service is known by across hosts: many hosts' series carry `host` (remote write's external label). */
+const SERVICE = 'host, compose_project, compose_service';
+
+/** Per compose service, summed over its containers, for federation and many-host views (host mode's series). */
+export function serviceRecordingRules(): RecordingRule[] {
+  const of = (metric: string) => `${metric}{compose_service!=""}`;
+  return [
+    { record: 'compose_service:headroom_memory_working_set_bytes:sum', expr: `sum by (${SERVICE}) (${of('headroom_memory_working_set_bytes')})` },
+    { record: 'compose_service:headroom_memory_limit_bytes:sum', expr: `sum by (${SERVICE}) (${of('headroom_memory_limit_bytes')})` },
+    { record: 'compose_service:headroom_cpu_usage_cores:rate5m', expr: `sum by (${SERVICE}) (rate(${of('headroom_cpu_usage_seconds_total')}[5m]))` },
+    { record: 'compose_service:headroom_cpu_limit_cores:sum', expr: `sum by (${SERVICE}) (${of('headroom_cpu_limit_cores')})` },
+    { record: 'compose_service:headroom_container_oom_kills:increase1h', expr: `sum by (${SERVICE}) (increase(${of('headroom_container_oom_kills_total')}[1h]))` },
+    { record: 'compose_service:headroom_containers:count', expr: `count by (${SERVICE}) (${of('headroom_container_info')})` },
+  ];
 }
 
 export function recordingRules(): RecordingRule[] {
@@ -194,9 +211,10 @@ export function alertingRules(options: RuleOptions = DEFAULT_RULE_OPTIONS): Aler
 }
 
 /**
- * One group: rules of a group run in order, so each alert reads the ratio recorded in the same evaluation;
- * separate groups run concurrently and an alert would read the previous evaluation's ratio.
+ * The alerts and the ratios they read in one group: rules of a group run in order, so each alert reads the
+ * ratio recorded in the same evaluation; separate groups run concurrently and an alert would read the
+ * previous evaluation's ratio. The per-service sums, which no alert reads, in a group of their own.
  */
 export function ruleFile(options: RuleOptions = DEFAULT_RULE_OPTIONS): { groups: RuleGroup[] } {
-  return { groups: [{ name: 'headroom', rules: [...recordingRules(), ...alertingRules(options)] }] };
+  return { groups: [{ name: 'headroom', rules: [...recordingRules(), ...alertingRules(options)] }, { name: 'headroom.services', rules: serviceRecordingRules() }] };
 }

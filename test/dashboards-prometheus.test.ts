@@ -72,7 +72,7 @@ test.after(async () => {
 
 function macros() {
   // As Grafana substitutes them for a one-second scrape interval and a multi-value instance variable.
-  return { __rate_interval: '4s', __interval: '1s', __range: '1m', window: '1h', instance: instance.replace(/\./g, '\\\\.'), container: '.*', datasource: PROVISIONED_DATASOURCE.uid };
+  return { __rate_interval: '4s', __interval: '1s', __range: '1m', window: '1h', instance: instance.replace(/\./g, '\\\\.'), container: '.*', host: '.*', datasource: PROVISIONED_DATASOURCE.uid };
 }
 
 test('the instance variable lists the exporter', async () => {

@@ -11,8 +11,11 @@ export const PROVISIONED_DATASOURCE = { name: 'Prometheus', uid: 'headroom-prome
 
 export const DATASOURCE: DataSourceRef = { type: 'prometheus', uid: '${datasource}' };
 
-/** Label matcher of the exporter's own series (health, build info): the instances chosen. */
-export const INSTANCE_SELECTOR = 'instance=~"$instance"';
+/**
+ * Label matcher of the exporter's own series (health, build info): the hosts and instances chosen. Series
+ * remote-written from many hosts carry a `host` label; a single Prometheus's carry none, which `.*` matches.
+ */
+export const INSTANCE_SELECTOR = 'host=~"$host",instance=~"$instance"';
 /**
  * Label matcher of the watched cgroups' series: the instances and, in host mode, the containers chosen
  * (the sidecar's series have no container label, which `.*` matches).
@@ -28,34 +31,33 @@ export function datasourceVariable() {
     .current({ selected: true, text: PROVISIONED_DATASOURCE.name, value: PROVISIONED_DATASOURCE.uid });
 }
 
-export function instanceVariable() {
-  return new QueryVariableBuilder('instance')
-    .label('Instance')
+/** A multi-valued variable over one label's values; `allValue` is what "All" matches. */
+function labelVariable(name: string, label: string, query: string, allValue: string) {
+  return new QueryVariableBuilder(name)
+    .label(label)
     .datasource(DATASOURCE)
-    .query({ query: 'label_values(headroom_build_info, instance)', refId: 'instance' })
-    .definition('label_values(headroom_build_info, instance)')
-    .refresh(VariableRefresh.OnTimeRangeChanged)
-    .sort(VariableSort.AlphabeticalAsc)
-    .multi(true)
-    .includeAll(true)
-    .allValue('.+')
-    .current({ selected: true, text: 'All', value: '$__all' });
-}
-
-/** Host mode's containers (none for a sidecar: the variable is then empty and matches everything). */
-export function containerVariable() {
-  const query = 'label_values(headroom_cpu_limit_cores{instance=~"$instance"}, container)';
-  return new QueryVariableBuilder('container')
-    .label('Container')
-    .datasource(DATASOURCE)
-    .query({ query, refId: 'container' })
+    .query({ query, refId: name })
     .definition(query)
     .refresh(VariableRefresh.OnTimeRangeChanged)
     .sort(VariableSort.AlphabeticalAsc)
     .multi(true)
     .includeAll(true)
-    .allValue('.*')
+    .allValue(allValue)
     .current({ selected: true, text: 'All', value: '$__all' });
+}
+
+/** The hosts, where many hosts' series meet in one store (remote write's `host` label); empty otherwise. */
+export function hostVariable() {
+  return labelVariable('host', 'Host', 'label_values(headroom_build_info, host)', '.*');
+}
+
+export function instanceVariable() {
+  return labelVariable('instance', 'Instance', 'label_values(headroom_build_info{host=~"$host"}, instance)', '.+');
+}
+
+/** Host mode's containers (none for a sidecar: the variable is then empty and matches everything). */
+export function containerVariable() {
+  return labelVariable('container', 'Container', 'label_values(headroom_cpu_limit_cores{host=~"$host",instance=~"$instance"}, container)', '.*');
 }
 
 /** The window the deployment-size figures are taken over (the recommender's default is 7d). */

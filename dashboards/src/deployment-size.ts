@@ -6,7 +6,7 @@ import { formatDuration } from '../../exporter/src/duration.js';
 import { CPU_QUANTILE, DEFAULT_WINDOW_SECONDS } from '../../exporter/src/recommend/queries.js';
 import { currentTierIndexExpr, recommendationRecords } from '../../alerting-rules/recommendation.js';
 import { DEFAULT_MARGIN, OOM_MEMORY_BUMP } from '../../exporter/src/recommend/decide.js';
-import { datasourceVariable, fixedThresholds, headroomThresholds, containerVariable, instanceVariable, levelThresholds, INSTANCE_SELECTOR, SELECTOR, WHO, tierMappings, windowVariable, type Query } from './common.js';
+import { datasourceVariable, fixedThresholds, headroomThresholds, containerVariable, hostVariable, instanceVariable, levelThresholds, INSTANCE_SELECTOR, SELECTOR, WHO, tierMappings, windowVariable, type Query } from './common.js';
 import { bars, graph, single } from './panels.js';
 
 const S = SELECTOR;
@@ -39,6 +39,7 @@ export function deploymentSizeDashboard() {
     .time({ from: 'now-7d', to: 'now' })
     .timezone('browser')
     .withVariable(datasourceVariable())
+    .withVariable(hostVariable())
     .withVariable(instanceVariable())
     .withVariable(containerVariable())
     .withVariable(windowVariable())

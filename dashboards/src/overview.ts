@@ -1,7 +1,7 @@
 // The Overview dashboard: how close each instance runs to its CPU and memory limits, and what is happening inside.
 import { DashboardBuilder, RowBuilder } from '@grafana/grafana-foundation-sdk/dashboard';
 import { THRESHOLDS } from '../../exporter/src/thresholds.js';
-import { datasourceVariable, fixedThresholds, healthMappings, containerVariable, instanceVariable, levelMappings, levelThresholds, INSTANCE_SELECTOR, SELECTOR, WHO } from './common.js';
+import { datasourceVariable, fixedThresholds, healthMappings, containerVariable, hostVariable, instanceVariable, levelMappings, levelThresholds, INSTANCE_SELECTOR, SELECTOR, WHO } from './common.js';
 import { bars, graph, list, single } from './panels.js';
 
 const S = SELECTOR;
@@ -30,6 +30,7 @@ export function overviewDashboard() {
     .time({ from: 'now-6h', to: 'now' })
     .timezone('browser')
     .withVariable(datasourceVariable())
+    .withVariable(hostVariable())
     .withVariable(instanceVariable())
     .withVariable(containerVariable())
 

@@ -14,7 +14,7 @@ import { panelQueries, parsePromql, substitute, walk } from '../helpers/dashboar
 
 /** A duration no panel uses on its own, so the rate-interval rule can find $__rate_interval after substitution. */
 const RATE_INTERVAL = '1717s';
-const MACROS = { __rate_interval: RATE_INTERVAL, __interval: '15s', __range: '6h', window: '7d', instance: '.+', container: '.*', datasource: PROVISIONED_DATASOURCE.uid };
+const MACROS = { __rate_interval: RATE_INTERVAL, __interval: '15s', __range: '6h', window: '7d', host: '.*', instance: '.+', container: '.*', datasource: PROVISIONED_DATASOURCE.uid };
 const RATE_FUNCTIONS = new Set(['rate', 'irate', 'increase']);
 
 interface JsonPanel {
@@ -104,7 +104,7 @@ test('every query selects the chosen instances, and the chosen containers where 
   for (const query of panelQueries()) {
     if (/^vector\([\d.]+\)$/.test(query.expr) || query.expr.startsWith('ALERTS')) continue;
     const where = `${query.dashboard} / ${query.panel}: ${query.expr}`;
-    assert.ok(query.expr.includes('instance=~"$instance"'), where);
+    assert.ok(query.expr.includes('host=~"$host",instance=~"$instance"'), where);
     if (!exporterLevel.test(query.expr)) assert.ok(query.expr.includes('container=~"$container"'), where);
     else assert.not.ok(query.expr.includes('container=~'), `exporter-level series have no container label: ${where}`);
   }
