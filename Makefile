@@ -13,14 +13,18 @@ COMPOSE ?= docker compose
 COMPOSE_OVERRIDE ?=
 SIZE ?=
 ENV_FILE ?= .env
-STACK = $(COMPOSE) -p headroom -f compose/docker-compose.yml $(foreach file,$(COMPOSE_OVERRIDE),-f $(file)) $(if $(wildcard $(ENV_FILE)),--env-file $(ENV_FILE))
+STACK = $(COMPOSE) -p headroom -f compose/docker-compose.yml -f compose/compose-only.yml $(foreach file,$(COMPOSE_OVERRIDE),-f $(file)) $(if $(wildcard $(ENV_FILE)),--env-file $(ENV_FILE))
+# The same stack on Docker Swarm: compose/swarm.yml over the compose file, then COMPOSE_OVERRIDE.
+DOCKER ?= docker
+SWARM_FILES = -c compose/docker-compose.yml -c compose/swarm.yml $(foreach file,$(COMPOSE_OVERRIDE),-c $(file))
+STACK_SIZES = node compose/stack-env.mjs --size='$(SIZE)' --env-path='$(ENV_FILE)'
 PROMETHEUS_URL ?= http://127.0.0.1:9090
 # The compose service make tune sizes (the exporter watches every container of the stack).
 TUNE_SERVICE ?= demo
 # The exporter's V8 flags (exporter/src/node-flags.ts; see README Performance).
 NODE_FLAGS := --max-semi-space-size=1 --optimize-for-size --no-turbofan --no-sparkplug
 
-.PHONY: help install build run test test-unit system-deps generate lint clean bench bench-docker soak up down logs ps tune
+.PHONY: help install build run test test-unit system-deps generate lint clean bench bench-docker soak up down logs ps swarm-up swarm-down tune
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sort | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -74,7 +78,7 @@ soak: build ## Ten-minute soak: scrapes every 100 ms and writes; RSS and fd figu
 	node scripts/soak.mjs $(ARGS)
 
 up: build ## Start the local stack on 127.0.0.1 (SIZE=small|medium|large; .env from make tune overrides it)
-	@sizes="$$(node compose/stack-env.mjs --size='$(SIZE)' --env-path='$(ENV_FILE)')" && echo "sizes:" $$sizes && env $$sizes $(STACK) up -d --build
+	@sizes="$$($(STACK_SIZES))" && echo "sizes:" $$sizes && env $$sizes $(STACK) up -d --build
 
 down: ## Stop the local stack, keeping its volumes (ARGS=-v removes them)
 	$(STACK) down $(ARGS)
@@ -84,6 +88,12 @@ logs: ## Follow the local stack's logs (ARGS=SERVICE for one)
 
 ps: ## List the local stack's containers and their health
 	$(STACK) ps
+
+swarm-up: build ## Deploy the stack on this swarm as stack headroom, the exporter on every node (SIZE=...; HEADROOM_IMAGE for many nodes)
+	@sizes="$$($(STACK_SIZES))" && echo "sizes:" $$sizes && env $$sizes $(STACK) build exporter && env $$sizes PROMETHEUS_CONFIG=prometheus-swarm.yml $(DOCKER) stack deploy --prune $(SWARM_FILES) headroom
+
+swarm-down: ## Remove the stack from the swarm and wait until its containers and network are gone (ARGS=-v: its volumes too)
+	DOCKER='$(DOCKER)' bash compose/swarm-down.sh $(ARGS)
 
 tune: build ## Recommend a deployment size from Prometheus history and write it to $(ENV_FILE) (ARGS="--window=14d ...")
 	node dist/exporter/src/cli.js recommend --prometheus.url=$(PROMETHEUS_URL) --compose-service=$(TUNE_SERVICE) --write-env=$(ENV_FILE) $(ARGS)

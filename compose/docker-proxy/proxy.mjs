@@ -6,6 +6,7 @@
 //   DOCKER_PROXY_UPSTREAM  the engine's socket (default /var/run/docker.sock)
 //   DOCKER_PROXY_LISTEN    the socket to serve (default /run/headroom/docker.sock), made readable and
 //                          writable by everyone in its directory (a volume shared with the exporter only)
+//   DOCKER_PROXY_SWARM=1   also GET on nodes, services, tasks and networks (Prometheus's swarm discovery)
 import { chmodSync, existsSync, unlinkSync } from 'node:fs';
 import { createServer, request } from 'node:http';
 
@@ -15,19 +16,25 @@ const listen = process.env.DOCKER_PROXY_LISTEN ?? '/run/headroom/docker.sock';
 /** What may pass: GET only, on these paths, with or without an API version prefix. */
 export const ALLOWED = /^(\/v\d+\.\d+)?\/(_ping|version|info|events|containers\/json|containers\/[0-9a-zA-Z][0-9a-zA-Z_.-]*\/json)(\?[^#]*)?$/;
 
-export function allowed(method, url) {
-  return (method === 'GET' || method === 'HEAD') && ALLOWED.test(url ?? '');
+/** With DOCKER_PROXY_SWARM=1, also these: the lists and single objects swarm discovery reads. */
+export const ALLOWED_SWARM = /^(\/v\d+\.\d+)?\/(nodes|services|tasks|networks)(\/[0-9a-zA-Z][0-9a-zA-Z_.-]*)?(\?[^#]*)?$/;
+
+export function allowed(method, url, swarm = false) {
+  if (method !== 'GET' && method !== 'HEAD') return false;
+  return ALLOWED.test(url ?? '') || (swarm && ALLOWED_SWARM.test(url ?? ''));
 }
+
+const swarm = process.env.DOCKER_PROXY_SWARM === '1';
 
 function refuse(response, status, message) {
   response.writeHead(status, { 'content-type': 'application/json' }).end(`${JSON.stringify({ message })}\n`);
 }
 
 const server = createServer((incoming, response) => {
-  if (!allowed(incoming.method, incoming.url)) {
+  if (!allowed(incoming.method, incoming.url, swarm)) {
     process.stdout.write(`refused ${incoming.method} ${(incoming.url ?? '').slice(0, 200)}\n`);
     incoming.resume();
-    refuse(response, 403, 'headroom docker-proxy: only GET on containers, events, version and info');
+    refuse(response, 403, `headroom docker-proxy: only GET on containers, events, version and info${swarm ? ', nodes, services, tasks and networks' : ''}`);
     return;
   }
   const forwarded = request({ socketPath: upstream, method: incoming.method, path: incoming.url, headers: incoming.headers }, (answer) => {
@@ -43,7 +50,7 @@ if (process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).
   if (existsSync(listen)) unlinkSync(listen);
   server.listen(listen, () => {
     chmodSync(listen, 0o666);
-    process.stdout.write(`docker-proxy: ${listen} -> ${upstream} (GET on containers, events, version, info)\n`);
+    process.stdout.write(`docker-proxy: ${listen} -> ${upstream} (GET on containers, events, version, info${swarm ? ', nodes, services, tasks, networks' : ''})\n`);
   });
   for (const signal of ['SIGTERM', 'SIGINT']) process.once(signal, () => server.close(() => process.exit(0)));
 }

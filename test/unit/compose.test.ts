@@ -17,7 +17,7 @@ import { formatCpus, formatMemorySize } from '../../exporter/src/sizes.js';
 import { DEFAULT_TIER, HEALTHCHECK } from '../../exporter/src/thresholds.js';
 import { HOST_MODE_NODE_FLAGS, NODE_FLAGS } from '../../exporter/src/node-flags.js';
 import {
-  COMPOSE_DIR, COMPOSE_FILE, flagValue, interpolate, loadCompose, parseComposeText, parseMount, readComposeText, serviceCommand, variableUses,
+  COMPOSE_DIR, COMPOSE_FILE, flagValue, interpolate, interpolateDocument, loadCompose, parseComposeText, parseMount, readComposeText, serviceCommand, variableUses,
   type ComposeFile,
 } from '../helpers/compose-file.js';
 import { REPO_ROOT, run } from '../../scripts/processes.js';
@@ -30,6 +30,9 @@ const ENV_EXAMPLE = path.join(COMPOSE_DIR, '.env.example');
 const STACK_PROMETHEUS = path.join(COMPOSE_DIR, 'prometheus.yml');
 const STACK_ALERTMANAGER = path.join(COMPOSE_DIR, 'alertmanager.yml');
 const SITE_ENV = path.join(COMPOSE_DIR, 'alertmanager-site.env');
+const COMPOSE_ONLY_FILE = path.join(COMPOSE_DIR, 'compose-only.yml');
+const SWARM_FILE = path.join(COMPOSE_DIR, 'swarm.yml');
+const SWARM_PROMETHEUS = path.join(COMPOSE_DIR, 'prometheus-swarm.yml');
 
 const compose = loadCompose();
 const services = compose.services;
@@ -57,10 +60,10 @@ function describeErrors(errors: { instancePath: string; message?: string; params
   return (errors ?? []).map((error) => `${error.instancePath} ${error.message} ${JSON.stringify(error.params)}`).join('\n');
 }
 
-test('the compose file validates against the Compose Specification schema and has no version key', () => {
+test('the compose file validates against the Compose Specification schema; its version key is the one docker stack deploy needs', () => {
   const validate = composeValidator();
   const document = parseComposeText(readComposeText());
-  assert.not.ok('version' in document, 'the Compose Specification dropped `version:`');
+  assert.is(document.version, '3.8', 'docker stack deploy (Engine 20.10) refuses a file without one; docker compose ignores it');
   // Compose validates after interpolation (a port like 127.0.0.1:${DEMO_PORT:-8080}:8080 is checked resolved).
   assert.ok(validate(compose), describeErrors(validate.errors));
   assert.ok(validate(loadCompose({ DEMO_PORT: '18080', MEMORY_LIMIT: '1g', CPU_LIMIT: '0.5' })), describeErrors(validate.errors));
@@ -104,7 +107,9 @@ test('the sizes default to the seed\'s (the default tier) and the healthcheck ha
   assert.is(healthcheck.retries, HEALTHCHECK.retries);
   assert.is(healthcheck.start_period, `${HEALTHCHECK.startPeriodSeconds}s`);
   assert.ok(healthcheck.test.join(' ').includes('/health'), 'the demo healthcheck calls /health');
-  assert.is((services.demo as Record<string, unknown>).memswap_limit, services.demo!.deploy!.resources!.limits!.memory, 'no swap past the limit: 100 % is an OOM kill');
+  assert.not.ok('memswap_limit' in services.demo!, 'docker stack deploy refuses memswap_limit: it goes in compose-only.yml');
+  const composeOnly = interpolateDocument(parseComposeText(readFileSync(COMPOSE_ONLY_FILE, 'utf8')), {});
+  assert.is((composeOnly.services.demo as Record<string, unknown>).memswap_limit, services.demo!.deploy!.resources!.limits!.memory, 'no swap past the limit: 100 % is an OOM kill');
   // No cgroup file carries the CPU reservation: the demo declares it where host mode reads it.
   const limits = services.demo!.deploy!.resources!;
   assert.is(services.demo!.labels!['headroom.cpu-reservation'], limits.reservations!.cpus);
@@ -325,6 +330,47 @@ test('the Dockerfile: multi-stage, production dependencies only, non-root, HEALT
     for (const source of (copy.getArgumentsContent() ?? '').split(/\s+/).slice(0, -1)) assert.ok(existsSync(path.join(REPO_ROOT, source)), `COPY ${source}`);
   }
   assert.is((services.exporter!.build as { context: string }).context, '..', 'compose builds the repository root Dockerfile');
+});
+
+test('the swarm override: valid for docker-compose too; the exporter and its gate on every node, the rest on a manager, ports in host mode', async () => {
+  const validate = composeValidator();
+  const swarm = interpolateDocument(parseComposeText(readFileSync(SWARM_FILE, 'utf8')), {});
+  // Interpolation yields strings; compose and docker stack deploy cast a published port to a number before validating.
+  const cast = structuredClone(swarm);
+  for (const service of Object.values(cast.services) as Array<{ ports?: Array<{ published: unknown }> }>) for (const port of service.ports ?? []) port.published = Number(port.published);
+  assert.ok(validate(cast), describeErrors(validate.errors));
+  const environment = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root' };
+  for (const overlay of [COMPOSE_ONLY_FILE, SWARM_FILE]) {
+    const result = await run('docker-compose', ['-f', COMPOSE_FILE, '-f', overlay, 'config', '--quiet'], { cwd: REPO_ROOT, env: environment });
+    assert.is(result.code, 0, `docker-compose config with ${path.basename(overlay)}: ${result.stderr}`);
+  }
+  type SwarmService = { deploy?: { mode?: string; endpoint_mode?: string; placement?: { constraints?: string[] } }; ports?: Array<{ mode?: string; target: number; published: string }>; environment?: Record<string, string> };
+  const swarmServices = swarm.services as Record<string, SwarmService>;
+  assert.equal(Object.keys(swarmServices).sort(), Object.keys(services).sort(), 'every service of the stack is placed');
+  for (const [name, service] of Object.entries(swarmServices)) {
+    assert.is(service.deploy?.endpoint_mode, 'dnsrr', `${name}: DNS round robin (no IPVS needed)`);
+    const global = name === 'exporter' || name === 'docker-proxy';
+    if (global) assert.is(service.deploy?.mode, 'global', name);
+    else assert.equal(service.deploy?.placement?.constraints, ['node.role == manager'], `${name} mounts files of the checkout`);
+    // Each published port of docker-compose.yml, in host mode, with the same variable.
+    const composePorts = (services[name]!.ports ?? []).map((port) => port.split(':').slice(-2).map(Number));
+    assert.equal((service.ports ?? []).map((port) => [Number(port.published), port.target]), composePorts, `${name}'s ports`);
+    for (const port of service.ports ?? []) assert.is(port.mode, 'host', `${name}: the routing mesh needs iptables and IPVS`);
+  }
+  assert.is(swarmServices['docker-proxy']!.environment!.DOCKER_PROXY_SWARM, '1');
+  assert.match(JSON.stringify(compose.services.prometheus!.volumes), '/etc/headroom/compose/prometheus.yml');
+  assert.match(readFileSync(COMPOSE_FILE, 'utf8'), './${PROMETHEUS_CONFIG:-prometheus.yml}:/etc/headroom/compose/prometheus.yml:ro');
+});
+
+test('Prometheus on a swarm: promtool check config; the exporters found through the gate, labelled with node, service and host', async () => {
+  const result = await run('promtool', ['check', 'config', SWARM_PROMETHEUS], { cwd: REPO_ROOT });
+  assert.is(result.code, 0, result.stdout + result.stderr);
+  const config = parse(readFileSync(SWARM_PROMETHEUS, 'utf8')) as { scrape_configs: Array<{ job_name: string; dockerswarm_sd_configs?: Array<{ host: string; role: string }>; relabel_configs?: Array<{ target_label?: string; source_labels?: string[] }> }> };
+  const job = config.scrape_configs.find((candidate) => candidate.job_name === 'headroom')!;
+  assert.equal(job.dockerswarm_sd_configs?.map(({ host, role }) => [host, role]), [['unix:///run/headroom/docker.sock', 'tasks']]);
+  const targets = new Map((job.relabel_configs ?? []).filter((rule) => rule.target_label).map((rule) => [rule.target_label, rule.source_labels?.[0]]));
+  for (const label of ['node', 'host', 'instance']) assert.is(targets.get(label), '__meta_dockerswarm_node_hostname', label);
+  assert.is(targets.get('service'), '__meta_dockerswarm_service_name');
 });
 
 test.run();

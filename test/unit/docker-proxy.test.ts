@@ -5,7 +5,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { REPO_ROOT } from '../../scripts/processes.js';
 
-const { allowed } = await import(pathToFileURL(path.join(REPO_ROOT, 'compose/docker-proxy/proxy.mjs')).href) as { allowed(method: string, url: string): boolean };
+const { allowed } = await import(pathToFileURL(path.join(REPO_ROOT, 'compose/docker-proxy/proxy.mjs')).href) as { allowed(method: string, url: string, swarm?: boolean): boolean };
 
 test('GET on the container list, one container, the events, version and info passes, with or without an API version', () => {
   for (const url of ['/v1.41/containers/json?all=true', '/containers/json', `/v1.41/containers/${'a'.repeat(64)}/json`, '/containers/headroom_demo_1/json',
@@ -22,6 +22,18 @@ test('every other method, and GET on anything else (logs, exec, images, secrets,
     ['GET', '/containers/%2e%2e/json'], ['POST', '/v1.41/events'],
   ] as const) {
     assert.not.ok(allowed(method, url), `${method} ${url}`);
+  }
+});
+
+test('with swarm discovery on, GET on nodes, services, tasks and networks passes too; off, it is refused; writes never pass', () => {
+  const reads = ['/v1.41/nodes', '/v1.41/services?status=true', '/tasks?filters=%7B%7D', '/v1.41/networks', `/v1.41/services/${'b'.repeat(25)}`, '/networks/headroom'];
+  for (const url of reads) {
+    assert.ok(allowed('GET', url, true), url);
+    assert.not.ok(allowed('GET', url), `${url} without swarm discovery`);
+  }
+  for (const [method, url] of [['POST', '/v1.41/services/create'], ['POST', '/v1.41/services/abc/update'], ['DELETE', '/v1.41/nodes/abc'], ['POST', '/v1.41/networks/create'],
+    ['GET', '/v1.41/services/abc/logs'], ['GET', '/v1.41/tasks/abc/logs'], ['GET', '/v1.41/secrets'], ['GET', '/v1.41/configs'], ['GET', '/v1.41/nodes/../secrets']] as const) {
+    assert.not.ok(allowed(method, url, true), `${method} ${url}`);
   }
 });
 

@@ -1,7 +1,7 @@
 // Host mode's pure parts: engine addresses, container facts and cgroup paths, restart and OOM history.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { containerCgroupPath, containerFacts, declaredCpuReservation, inspectSchema, slicePath } from '../../exporter/src/docker/containers.js';
+import { composeIdentity, containerCgroupPath, containerFacts, declaredCpuReservation, inspectSchema, slicePath } from '../../exporter/src/docker/containers.js';
 import { parseEngineAddress } from '../../exporter/src/docker/engine.js';
 import { historyFromInspection, onDie, onOom, onStart } from '../../exporter/src/docker/lifecycle.js';
 
@@ -50,6 +50,14 @@ test('container facts: name and compose labels only; no other label and no envir
   assert.not.match(JSON.stringify(facts), 'hunter2');
   assert.not.match(JSON.stringify(facts), 'payments');
   assert.equal(containerFacts(inspect({ Config: { Image: 'x', Env: null, Labels: null } }), 'systemd').labels, { container: 'shop-web-1', compose_project: '', compose_service: '' });
+});
+
+test('on a swarm the stack is the project and the swarm service, without the stack\'s prefix, the service; compose\'s labels win', () => {
+  const task = { 'com.docker.stack.namespace': 'headroom', 'com.docker.swarm.service.name': 'headroom_demo', 'com.docker.swarm.task.name': 'headroom_demo.1.abc' };
+  assert.equal(composeIdentity(task), { compose_project: 'headroom', compose_service: 'demo' });
+  assert.equal(composeIdentity({ 'com.docker.stack.namespace': 'shop', 'com.docker.swarm.service.name': 'web' }), { compose_project: 'shop', compose_service: 'web' });
+  assert.equal(composeIdentity({ 'com.docker.swarm.service.name': 'lonely' }), { compose_project: '', compose_service: '' }, 'a service created without a stack');
+  assert.equal(composeIdentity({ ...task, 'com.docker.compose.project': 'p', 'com.docker.compose.service': 's' }), { compose_project: 'p', compose_service: 's' });
 });
 
 test('history: a kill of PID 1 (oom event, then die with OOMKilled) counts once, and survives the restart', () => {

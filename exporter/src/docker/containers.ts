@@ -100,14 +100,26 @@ export function containerCgroupPath(id: string, driver: string, cgroupParent: st
   return `${parent.startsWith('/') ? parent : `/${parent}`}/${id}`.replace(/\/+/g, '/');
 }
 
+/**
+ * The compose project and service of a container: compose's labels, or on a swarm the stack's (the stack is
+ * the project; the service is the swarm service's name without the `<stack>_` docker stack deploy puts first).
+ */
+export function composeIdentity(labels: Record<string, string>): Pick<ContainerLabels, 'compose_project' | 'compose_service'> {
+  const project = labels['com.docker.compose.project'];
+  if (project !== undefined) return { compose_project: project, compose_service: labels['com.docker.compose.service'] ?? '' };
+  const stack = labels['com.docker.stack.namespace'];
+  const swarmService = labels['com.docker.swarm.service.name'];
+  if (stack === undefined || swarmService === undefined) return { compose_project: '', compose_service: '' };
+  return { compose_project: stack, compose_service: swarmService.startsWith(`${stack}_`) ? swarmService.slice(stack.length + 1) : swarmService };
+}
+
 export function containerFacts(inspect: InspectAnswer, driver: string): ContainerFacts {
   const labels = inspect.Config.Labels ?? {};
   const facts: ContainerFacts = {
     id: inspect.Id,
     labels: {
       container: inspect.Name.replace(/^\//, ''),
-      compose_project: labels['com.docker.compose.project'] ?? '',
-      compose_service: labels['com.docker.compose.service'] ?? '',
+      ...composeIdentity(labels),
     },
     image: inspect.Config.Image,
     restartPolicy: inspect.HostConfig.RestartPolicy?.Name || 'no',
