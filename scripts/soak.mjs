@@ -59,7 +59,10 @@ const child = spawn(process.execPath, [...NODE_FLAGS, cli, `--web.listen-address
 let stderr = '';
 child.stderr.on('data', (chunk) => { stderr = (stderr + chunk).slice(-4000); });
 const CLIENT_SOCKETS = 4;
-const agent = new Agent({ keepAlive: true, maxSockets: CLIENT_SOCKETS });
+// An idle socket is dropped after 1 s, well before the server's keep-alive timeout (5 s) closes it: otherwise a
+// request sent on a socket at the moment the server closes it meets ECONNRESET, which the hint Node takes from
+// `Keep-Alive: timeout=5` (1 s of margin) does not prevent when a loaded machine delays the client's timers.
+const agent = new Agent({ keepAlive: true, maxSockets: CLIENT_SOCKETS, timeout: 1000 });
 
 function call(method, route, body) {
   return new Promise((resolve) => {

@@ -10,6 +10,7 @@ import pino from 'pino';
 
 const USAGE = `usage: headroom [flags]
        headroom recommend [flags]   (see headroom recommend --help)
+       headroom resize CONTAINER [flags]   (see headroom resize --help)
 
 Serves container resource metrics (/metrics), health (/health) and usage statistics (/statistics).`;
 
@@ -53,6 +54,7 @@ async function serve(argv: string[]): Promise<void> {
 // Subcommands load their modules only when run.
 const commands = new Map<string, (argv: string[]) => Promise<void>>([
   ['recommend', async (argv) => (await import('./recommend/command.js')).recommendCommand(argv)],
+  ['resize', async (argv) => (await import('./resize/command.js')).resizeCommand(argv)],
 ]);
 const [first, ...rest] = process.argv.slice(2);
 const command = first === undefined ? undefined : commands.get(first);

@@ -98,6 +98,30 @@ export function helpText<Specs extends Record<string, FlagSpec<unknown>>>(usage:
   return lines.join('\n');
 }
 
+/** A subcommand's way out: one line on stderr, `headroom NAME: message`, and the exit code. */
+export function commandFailure(command: string): (message: string, code: number) => never {
+  return (message, code) => {
+    process.stderr.write(`headroom ${command}: ${message}\n`);
+    process.exit(code);
+  };
+}
+
+/**
+ * A subcommand's command line: a bad flag exits 2 with one line; --help prints the help and gives null (the
+ * command then has nothing to do).
+ */
+export function parseSubcommandLine<Specs extends Record<string, FlagSpec<unknown>>>(command: string, usage: string, specs: Specs, argv: readonly string[]): ParsedCommandLine<Specs> | null {
+  let parsed;
+  try {
+    parsed = parseCommandLine(specs, argv, process.env);
+  } catch (error) {
+    if (error instanceof FlagError) commandFailure(command)(error.message, 2);
+    throw error;
+  }
+  if (parsed.help) { process.stdout.write(`${helpText(usage, specs)}\n`); return null; }
+  return parsed;
+}
+
 // Value parsers shared by commands.
 
 export const text = (raw: string): string => raw;

@@ -1,6 +1,6 @@
 // `headroom recommend`: reads a window of history from Prometheus and prints the deployment size it needs.
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { FlagError, helpText, httpUrl, parseCommandLine, text, type FlagSpec } from '../flags.js';
+import { commandFailure, httpUrl, parseSubcommandLine, text, type FlagSpec } from '../flags.js';
 import { DEFAULT_MARGIN, recommend } from './decide.js';
 import { NoDataError, collectUsage } from './collect.js';
 import { PrometheusError, prometheusClient } from './prometheus.js';
@@ -37,18 +37,9 @@ function writeEnvFile(file: string, variables: Record<string, string>): void {
 }
 
 export async function recommendCommand(argv: string[]): Promise<void> {
-  const fail = (message: string, code: number): never => {
-    process.stderr.write(`headroom recommend: ${message}\n`);
-    process.exit(code);
-  };
-  let parsed;
-  try {
-    parsed = parseCommandLine(recommendFlags, argv, process.env);
-  } catch (error) {
-    if (error instanceof FlagError) fail(error.message, 2);
-    throw error;
-  }
-  if (parsed.help) { process.stdout.write(`${helpText(USAGE, recommendFlags)}\n`); return; }
+  const fail = commandFailure('recommend');
+  const parsed = parseSubcommandLine('recommend', USAGE, recommendFlags, argv);
+  if (!parsed) return;
   if (parsed.positionals.length > 0) fail(`unexpected argument ${JSON.stringify(parsed.positionals[0])}`, 2);
   const options = parsed.values;
 
