@@ -3,10 +3,11 @@ import type { Knex } from 'knex';
 import * as usageReports from './001_usage_reports.js';
 import * as latestReports from './002_latest_reports.js';
 import * as latestReportsNewest from './003_latest_reports_newest.js';
+import * as autosizeDecisions from './004_autosize_decisions.js';
 
 export interface Migration { name: string; up: (db: Knex) => Promise<void>; down: (db: Knex) => Promise<void> }
 
-export const MIGRATIONS: readonly Migration[] = [usageReports, latestReports, latestReportsNewest];
+export const MIGRATIONS: readonly Migration[] = [usageReports, latestReports, latestReportsNewest, autosizeDecisions];
 
 export const MIGRATIONS_TABLE = 'headroom_migrations';
 

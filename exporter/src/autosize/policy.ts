@@ -1,0 +1,157 @@
+// Automatic sizing's decisions (pure): whether to raise or lower one container's limits, to what, or why not.
+// Every guardrail is a refusal with its reason; the caller records both kinds.
+import type { Recommendation, Sizing } from '../recommend/decide.js';
+import { formatCpus, formatMemorySize } from '../sizes.js';
+import { TIERS, type Tier } from '../thresholds.js';
+import { humanDuration } from '../recommend/decide.js';
+
+export type Direction = 'up' | 'down';
+
+export interface AutosizeSettings {
+  /** No change goes above this tier's limits (--autosize.max-tier). */
+  maxTier: Tier;
+  cooldownSeconds: number;
+  maxChangesPerDay: number;
+  /** Host memory kept out of the sum of containers' memory limits. */
+  hostMemoryReserveBytes: number;
+  /** A memory limit stays at least the working set times (1 + this). */
+  usageMargin: number;
+}
+
+export interface ContainerView {
+  name: string;
+  /** Labelled headroom.autosize=true. */
+  optedIn: boolean;
+  memoryLimitBytes: number;
+  cpuLimitCores: number | null;
+  memoryReservationBytes: number;
+  /** The declared CPU reservation (Docker keeps none). */
+  cpuReservationCores?: number;
+  /** undefined: the cgroup could not be read. */
+  workingSetBytes: number | undefined;
+}
+
+export interface HostView {
+  memoryBytes: number;
+  cpus: number;
+  /** The memory limits of every other running container, summed. */
+  otherMemoryLimitsBytes: number;
+}
+
+export interface RecentChanges {
+  lastAppliedAt: number | undefined;
+  appliedInLastDay: number;
+}
+
+/** The limits a decision moves to: a tier, or the recommender's custom figures. */
+export interface Target {
+  size: Tier['name'] | 'custom';
+  memoryLimitBytes: number;
+  cpuLimitCores: number;
+  /** Set with the limits on the way up; unchanged (undefined) on the way down. */
+  memoryReservationBytes?: number;
+  cpuReservationCores?: number;
+}
+
+export type Verdict = { resize: true; target: Target } | { resize: false; reason: string; target?: Target };
+
+export const DAY_MS = 86_400_000;
+
+function targetOfSizing(size: Target['size'], sizing: Sizing): Target {
+  return { size, memoryLimitBytes: sizing.memoryLimitBytes, cpuLimitCores: sizing.cpuLimitCores, memoryReservationBytes: sizing.memoryReservationBytes, cpuReservationCores: sizing.cpuReservationCores };
+}
+
+function tierTarget(tier: Tier): Target {
+  return targetOfSizing(tier.name, tier);
+}
+
+/**
+ * The next tier up: the smallest at or above both limits and above at least one of the limits the container
+ * has (a container with only a memory limit is not "raised" by being given a CPU limit).
+ */
+function nextTierUp(container: ContainerView): Tier | undefined {
+  const cpu = container.cpuLimitCores ?? 0;
+  return TIERS.find((tier) => tier.memoryLimitBytes >= container.memoryLimitBytes && tier.cpuLimitCores >= cpu
+    && ((container.memoryLimitBytes > 0 && tier.memoryLimitBytes > container.memoryLimitBytes) || (container.cpuLimitCores !== null && tier.cpuLimitCores > cpu)));
+}
+
+function isExactly(tier: Tier | undefined, container: ContainerView): boolean {
+  return tier !== undefined && tier.memoryLimitBytes === container.memoryLimitBytes && tier.cpuLimitCores === container.cpuLimitCores;
+}
+
+export function describeLimits(memoryBytes: number, cpuCores: number | null): string {
+  return `${memoryBytes > 0 ? formatMemorySize(memoryBytes) : 'no memory limit'}, ${cpuCores === null ? 'no CPU limit' : `${formatCpus(cpuCores)} CPUs`}`;
+}
+
+/** Refusals every change shares: opt-in, cooldown, daily count, a readable working set. */
+function commonRefusal(container: ContainerView, recent: RecentChanges, settings: AutosizeSettings, now: number): string | undefined {
+  if (!container.optedIn) return 'not opted in: the container has no label headroom.autosize=true';
+  if (recent.lastAppliedAt !== undefined && now - recent.lastAppliedAt < settings.cooldownSeconds * 1000) {
+    return `cooldown: resized ${humanDuration((now - recent.lastAppliedAt) / 1000)} ago, the next change is allowed ${humanDuration(settings.cooldownSeconds)} after it (--autosize.cooldown)`;
+  }
+  if (recent.appliedInLastDay >= settings.maxChangesPerDay) return `daily limit: ${recent.appliedInLastDay} changes in the last 24 h (--autosize.max-changes-per-day=${settings.maxChangesPerDay})`;
+  if (container.workingSetBytes === undefined) return 'usage unreadable: the container\'s memory cgroup could not be read, so no change is safe';
+  return undefined;
+}
+
+/** Refusals of a target: the ceiling, usage plus margin, host capacity. */
+function targetRefusal(target: Target, container: ContainerView, host: HostView, settings: AutosizeSettings): string | undefined {
+  const ceiling = settings.maxTier;
+  if (target.memoryLimitBytes > ceiling.memoryLimitBytes || target.cpuLimitCores > ceiling.cpuLimitCores) {
+    return `ceiling: ${target.size} (${describeLimits(target.memoryLimitBytes, target.cpuLimitCores)}) is above the ceiling tier ${ceiling.name} (--autosize.max-tier)`;
+  }
+  const floor = (container.workingSetBytes ?? 0) * (1 + settings.usageMargin);
+  if (target.memoryLimitBytes < floor) {
+    return `usage: a memory limit of ${formatMemorySize(target.memoryLimitBytes)} is under the working set ${formatMemorySize(container.workingSetBytes ?? 0)} plus ${Math.round(settings.usageMargin * 100)} %`;
+  }
+  const allowed = host.memoryBytes - settings.hostMemoryReserveBytes;
+  const sum = host.otherMemoryLimitsBytes + target.memoryLimitBytes;
+  if (target.memoryLimitBytes > container.memoryLimitBytes && sum > allowed) {
+    return `host capacity: memory limits would sum to ${formatMemorySize(sum)}, over the host's ${formatMemorySize(host.memoryBytes)} less the reserve of ${formatMemorySize(settings.hostMemoryReserveBytes)} (--autosize.host-memory-reserve)`;
+  }
+  if (target.cpuLimitCores > host.cpus) return `host capacity: a CPU limit of ${formatCpus(target.cpuLimitCores)} is over the host's ${host.cpus} CPUs`;
+  return undefined;
+}
+
+/**
+ * Up: one tier above the current limits, or the recommender's sizing where that is higher. A container
+ * whose limits match no tier goes to the smallest tier above them.
+ */
+export function decideUp(container: ContainerView, host: HostView, recent: RecentChanges, settings: AutosizeSettings, now: number, recommendation?: Recommendation): Verdict {
+  const refusal = commonRefusal(container, recent, settings, now);
+  if (refusal) return { resize: false, reason: refusal };
+  if (container.memoryLimitBytes === 0 && container.cpuLimitCores === null) return { resize: false, reason: 'no limits: the container runs without a memory or CPU limit, there is nothing to raise' };
+  const next = nextTierUp(container);
+  let target: Target | undefined = next ? tierTarget(next) : undefined;
+  if (recommendation && (target === undefined || recommendation.sizing.memoryLimitBytes > target.memoryLimitBytes || recommendation.sizing.cpuLimitCores > target.cpuLimitCores)) {
+    const raises = recommendation.sizing.memoryLimitBytes > container.memoryLimitBytes || recommendation.sizing.cpuLimitCores > (container.cpuLimitCores ?? 0);
+    if (raises) target = targetOfSizing(recommendation.size, recommendation.sizing);
+  }
+  if (target === undefined) return { resize: false, reason: `ceiling: no tier is above ${describeLimits(container.memoryLimitBytes, container.cpuLimitCores)}` };
+  const targetProblem = targetRefusal(target, container, host, settings);
+  return targetProblem ? { resize: false, reason: targetProblem, target } : { resize: true, target };
+}
+
+/**
+ * Down: only when the recommender, with enough history, finds a smaller tier keeps the need under the
+ * warning line; one tier at a time; the reservation stays, and no limit goes to or under it.
+ */
+export function decideDown(container: ContainerView, host: HostView, recent: RecentChanges, settings: AutosizeSettings, now: number, recommendation: Recommendation): Verdict | undefined {
+  const current = TIERS.findIndex((tier) => isExactly(tier, container));
+  const recommended = TIERS.findIndex((tier) => tier.name === recommendation.size);
+  // Only a container at a tier, with a smaller tier recommended, is a candidate; anything else is no decision.
+  if (current <= 0 || recommended === -1 || recommended >= current) return undefined;
+  const refusal = commonRefusal(container, recent, settings, now);
+  const lower = TIERS[current - 1]!;
+  const target: Target = { size: lower.name, memoryLimitBytes: lower.memoryLimitBytes, cpuLimitCores: lower.cpuLimitCores };
+  if (refusal) return { resize: false, reason: refusal, target };
+  if (recommendation.confidence !== 'ok') return { resize: false, reason: 'low confidence: the recommender has too little history for a scale down', target };
+  if (target.memoryLimitBytes <= container.memoryReservationBytes) {
+    return { resize: false, reason: `reservation: ${lower.name}'s memory limit ${formatMemorySize(target.memoryLimitBytes)} is not above the reservation ${formatMemorySize(container.memoryReservationBytes)}`, target };
+  }
+  if (container.cpuReservationCores !== undefined && target.cpuLimitCores < container.cpuReservationCores) {
+    return { resize: false, reason: `reservation: ${lower.name}'s CPU limit ${formatCpus(target.cpuLimitCores)} is under the reservation ${formatCpus(container.cpuReservationCores)}`, target };
+  }
+  const targetProblem = targetRefusal(target, container, host, settings);
+  return targetProblem ? { resize: false, reason: targetProblem, target } : { resize: true, target };
+}
