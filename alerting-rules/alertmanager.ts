@@ -3,6 +3,8 @@
 import { z } from 'zod';
 import { formatDuration } from '../exporter/src/duration.js';
 import { SEVERITIES, type Severity } from './rules.js';
+import { ACTING_ALERTS, ACTING_SEVERITIES } from '../exporter/src/autosize/payload.js';
+import { AUTOSIZE_WEBHOOK_PATH } from '../exporter/src/autosize/paths.js';
 
 export interface AlertmanagerSite {
   smtpSmarthost: string;
@@ -15,6 +17,9 @@ export interface AlertmanagerSite {
   /** The SMS gateway's webhook endpoint (no secret in it: the token is read from smsTokenFile). */
   smsWebhookUrl: string;
   smsTokenFile?: string;
+  /** headroom's automatic sizing webhook (POST /autosize/alertmanager) and the file of its bearer token. */
+  autosizeWebhookUrl: string;
+  autosizeTokenFile: string;
 }
 
 /** What the committed alertmanager.yml holds: a local relay and loopback gateway, secrets from files. */
@@ -25,6 +30,8 @@ export const DEFAULT_SITE: AlertmanagerSite = {
   smtpRequireTls: true,
   smsWebhookUrl: 'http://127.0.0.1:9099/sms',
   smsTokenFile: '/etc/alertmanager/secrets/sms-gateway-token',
+  autosizeWebhookUrl: `http://127.0.0.1:9477${AUTOSIZE_WEBHOOK_PATH}`,
+  autosizeTokenFile: '/etc/alertmanager/secrets/autosize-token',
 };
 
 const booleanText = z.enum(['true', 'false']).transform((text) => text === 'true');
@@ -39,6 +46,8 @@ export const SITE_ENVIRONMENT = z.object({
   HEADROOM_ALERT_SMTP_PASSWORD_FILE: z.string().startsWith('/').optional(),
   HEADROOM_ALERT_SMS_WEBHOOK_URL: z.url({ protocol: /^https?$/ }).default(DEFAULT_SITE.smsWebhookUrl),
   HEADROOM_ALERT_SMS_TOKEN_FILE: z.string().startsWith('/').default(DEFAULT_SITE.smsTokenFile!),
+  HEADROOM_ALERT_AUTOSIZE_URL: z.url({ protocol: /^https?$/ }).default(DEFAULT_SITE.autosizeWebhookUrl),
+  HEADROOM_ALERT_AUTOSIZE_TOKEN_FILE: z.string().startsWith('/').default(DEFAULT_SITE.autosizeTokenFile),
 }).refine((env) => (env.HEADROOM_ALERT_SMTP_USERNAME === undefined) === (env.HEADROOM_ALERT_SMTP_PASSWORD_FILE === undefined), {
   message: 'HEADROOM_ALERT_SMTP_USERNAME and HEADROOM_ALERT_SMTP_PASSWORD_FILE go together',
 }).transform((env): AlertmanagerSite => ({
@@ -50,6 +59,8 @@ export const SITE_ENVIRONMENT = z.object({
   smtpPasswordFile: env.HEADROOM_ALERT_SMTP_PASSWORD_FILE,
   smsWebhookUrl: env.HEADROOM_ALERT_SMS_WEBHOOK_URL,
   smsTokenFile: env.HEADROOM_ALERT_SMS_TOKEN_FILE,
+  autosizeWebhookUrl: env.HEADROOM_ALERT_AUTOSIZE_URL,
+  autosizeTokenFile: env.HEADROOM_ALERT_AUTOSIZE_TOKEN_FILE,
 }));
 
 interface RouteTimings { groupWait: number; groupInterval: number; repeatInterval: number }
@@ -61,7 +72,13 @@ export const ROUTE_TIMINGS: Record<Severity, RouteTimings> = {
   warning: { groupWait: 2 * 60, groupInterval: 10 * 60, repeatInterval: 12 * 3600 },
 };
 
-export const RECEIVERS = { page: 'page', email: 'email' } as const;
+export const RECEIVERS = { page: 'page', email: 'email', autosize: 'autosize' } as const;
+
+/**
+ * Automatic sizing hears the critical and danger alerts that ask for more room, once per container; a
+ * sustained alert is sent again after the exporter's default cooldown. The other routes still notify.
+ */
+export const AUTOSIZE_TIMINGS: RouteTimings = { groupWait: 0, groupInterval: 5 * 60, repeatInterval: 30 * 60 };
 /** One container's alerts of one kind together; inhibition compares the same labels. */
 /** One notification per alert and watched service: in host mode the container tells the services of a host apart. */
 export const GROUP_BY = ['alertname', 'host', 'instance', 'container'];
@@ -100,6 +117,20 @@ export function alertmanagerConfig(options: AlertmanagerOptions): Record<string,
     group_interval: scaled(ROUTE_TIMINGS[severity].groupInterval, timeScale),
     repeat_interval: scaled(ROUTE_TIMINGS[severity].repeatInterval, timeScale),
   });
+  const autosizeRoute = {
+    receiver: RECEIVERS.autosize,
+    matchers: [`alertname=~"${ACTING_ALERTS.join('|')}"`, `severity=~"${ACTING_SEVERITIES.join('|')}"`, 'container=~".+"'],
+    group_by: GROUP_BY,
+    group_wait: scaled(AUTOSIZE_TIMINGS.groupWait, timeScale),
+    group_interval: scaled(AUTOSIZE_TIMINGS.groupInterval, timeScale),
+    repeat_interval: scaled(AUTOSIZE_TIMINGS.repeatInterval, timeScale),
+    continue: true,
+  };
+  const autosize = {
+    url: site.autosizeWebhookUrl,
+    send_resolved: false,
+    http_config: { authorization: { type: 'Bearer', credentials_file: site.autosizeTokenFile } },
+  };
   return {
     global: {
       smtp_smarthost: site.smtpSmarthost,
@@ -113,7 +144,7 @@ export function alertmanagerConfig(options: AlertmanagerOptions): Record<string,
       group_wait: scaled(ROUTE_TIMINGS.critical.groupWait, timeScale),
       group_interval: scaled(ROUTE_TIMINGS.critical.groupInterval, timeScale),
       repeat_interval: scaled(ROUTE_TIMINGS.critical.repeatInterval, timeScale),
-      routes: [...SEVERITIES].reverse().map(routeFor),
+      routes: [autosizeRoute, ...[...SEVERITIES].reverse().map(routeFor)],
     },
     inhibit_rules: [
       // A source without an instance label would count as equal to every instance: require one.
@@ -123,6 +154,7 @@ export function alertmanagerConfig(options: AlertmanagerOptions): Record<string,
     receivers: [
       { name: RECEIVERS.page, webhook_configs: [sms], email_configs: [email] },
       { name: RECEIVERS.email, email_configs: [email] },
+      { name: RECEIVERS.autosize, webhook_configs: [autosize] },
     ],
   };
 }

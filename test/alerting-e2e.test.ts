@@ -110,6 +110,7 @@ test.before(async () => {
       site: {
         smtpSmarthost: `${smtp.host}:${smtp.port}`, smtpFrom: 'headroom@test.invalid', emailTo: 'oncall@test.invalid', smtpRequireTls: false,
         smsWebhookUrl: `${webhook.url}/sms`, smsTokenFile: tokenFile,
+        autosizeWebhookUrl: `${webhook.url}/autosize`, autosizeTokenFile: tokenFile,
       },
     }),
   });

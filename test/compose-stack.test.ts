@@ -132,7 +132,7 @@ test('the stack\'s Prometheus and Alertmanager configs load natively and Prometh
     }, 30_000);
     const status = await json<{ config: { original: string } }>(`${alertmanagerUrl}/api/v2/status`);
     const loaded = parse(status.config.original) as { receivers: { name: string }[]; route: { routes: unknown[] } };
-    assert.equal(loaded.receivers.map((receiver) => receiver.name).sort(), ['email', 'page']);
+    assert.equal(loaded.receivers.map((receiver) => receiver.name).sort(), ['autosize', 'email', 'page']);
     assert.ok(loaded.route.routes.length >= 3, 'a route per severity');
 
     // Prometheus on compose/prometheus.yml.

@@ -9,7 +9,7 @@ import { parse, stringify } from 'yaml';
 import { freePort, REPO_ROOT, start, startExporter, waitFor, type RunningCli, type Started } from '../scripts/processes.js';
 import { query, startPrometheus, type RunningPrometheus } from './helpers/prometheus.js';
 import { ALLOCATE_AND_SPIN, createLiveCgroup, type LiveCgroup } from './helpers/live-cgroup.js';
-import { panelQueries, substitute } from './helpers/dashboard-queries.js';
+import { annotationQueries, panelQueries, substitute } from './helpers/dashboard-queries.js';
 import { PROVISIONED_DATASOURCE } from '../dashboards/src/common.js';
 import { TIERS } from '../exporter/src/thresholds.js';
 import { currentTierIndexExpr } from '../alerting-rules/recommendation.js';
@@ -95,6 +95,12 @@ test('every panel query returns data', async () => {
   }, 240_000, 1000).catch(() => undefined);
   const missing = [...empty].map((index) => `${queries[index]!.dashboard} / ${queries[index]!.panel} / ${queries[index]!.refId}: ${queries[index]!.expr}`);
   assert.equal(missing, [], `queries without data:\n${missing.join('\n')}`);
+});
+
+test('every annotation query runs (its events come with automatic sizing\'s decisions: test/autosize.test.ts)', async () => {
+  const queries = annotationQueries();
+  assert.ok(queries.length >= 1);
+  for (const annotation of queries) await query(prometheus!.url, substitute(annotation.expr, macros()));
 });
 
 test('the current tier panel shows small for a cgroup with the small tier\'s limits; active users are the reported ones', async () => {

@@ -7,6 +7,8 @@
 //   DOCKER_PROXY_LISTEN    the socket to serve (default /run/headroom/docker.sock), made readable and
 //                          writable by everyone in its directory (a volume shared with the exporter only)
 //   DOCKER_PROXY_SWARM=1   also GET on nodes, services, tasks and networks (Prometheus's swarm discovery)
+//   DOCKER_PROXY_UPDATE=true  also POST /containers/{id}/update whose body sets only memory and CPU limits
+//                          (headroom's automatic sizing); nothing else of a container can be changed
 import { chmodSync, existsSync, unlinkSync } from 'node:fs';
 import { createServer, request } from 'node:http';
 
@@ -25,32 +27,78 @@ export function allowed(method, url, swarm = false) {
 }
 
 const swarm = process.env.DOCKER_PROXY_SWARM === '1';
+const updates = process.env.DOCKER_PROXY_UPDATE === 'true';
+
+export const UPDATE_PATH = /^(\/v\d+\.\d+)?\/containers\/[0-9a-zA-Z][0-9a-zA-Z_.-]*\/update$/;
+/** The resource fields an update may set: limits only (no restart policy, no devices, no block I/O). */
+export const UPDATE_FIELDS = new Set(['Memory', 'MemorySwap', 'MemoryReservation', 'NanoCpus', 'CpuQuota', 'CpuPeriod']);
+const MAX_UPDATE_BYTES = 4096;
+
+/** Whether a body is a JSON object of integer UPDATE_FIELDS only, at least one. */
+export function allowedUpdateBody(text) {
+  let body;
+  try { body = JSON.parse(text); } catch { return false; }
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) return false;
+  const entries = Object.entries(body);
+  return entries.length > 0 && entries.every(([key, value]) => UPDATE_FIELDS.has(key) && Number.isSafeInteger(value));
+}
+
+/** Reads a body of at most MAX_UPDATE_BYTES; undefined when it is longer. */
+function readSmallBody(incoming) {
+  return new Promise((resolve) => {
+    const chunks = [];
+    let length = 0;
+    incoming.on('data', (chunk) => {
+      length += chunk.length;
+      if (length <= MAX_UPDATE_BYTES) chunks.push(chunk);
+    });
+    incoming.on('end', () => resolve(length <= MAX_UPDATE_BYTES ? Buffer.concat(chunks).toString('utf8') : undefined));
+    incoming.on('error', () => resolve(undefined));
+  });
+}
+
+function forward(incoming, response, body) {
+  const headers = { ...incoming.headers };
+  if (body !== undefined) { headers['content-length'] = String(Buffer.byteLength(body)); delete headers['transfer-encoding']; }
+  const forwarded = request({ socketPath: upstream, method: incoming.method, path: incoming.url, headers }, (answer) => {
+    response.writeHead(answer.statusCode ?? 502, answer.headers);
+    answer.pipe(response);
+  });
+  forwarded.on('error', (error) => (response.headersSent ? response.destroy() : refuse(response, 502, `engine: ${error.message}`)));
+  response.on('close', () => forwarded.destroy());
+  forwarded.end(body);
+}
 
 function refuse(response, status, message) {
   response.writeHead(status, { 'content-type': 'application/json' }).end(`${JSON.stringify({ message })}\n`);
 }
 
 const server = createServer((incoming, response) => {
+  if (updates && incoming.method === 'POST' && UPDATE_PATH.test(incoming.url ?? '')) {
+    void readSmallBody(incoming).then((body) => {
+      if (body === undefined || !allowedUpdateBody(body)) {
+        process.stdout.write(`refused POST ${(incoming.url ?? '').slice(0, 200)}: not a limits-only update\n`);
+        refuse(response, 403, `headroom docker-proxy: an update may set only ${[...UPDATE_FIELDS].join(', ')}`);
+        return;
+      }
+      forward(incoming, response, body);
+    });
+    return;
+  }
   if (!allowed(incoming.method, incoming.url, swarm)) {
     process.stdout.write(`refused ${incoming.method} ${(incoming.url ?? '').slice(0, 200)}\n`);
     incoming.resume();
     refuse(response, 403, `headroom docker-proxy: only GET on containers, events, version and info${swarm ? ', nodes, services, tasks and networks' : ''}`);
     return;
   }
-  const forwarded = request({ socketPath: upstream, method: incoming.method, path: incoming.url, headers: incoming.headers }, (answer) => {
-    response.writeHead(answer.statusCode ?? 502, answer.headers);
-    answer.pipe(response);
-  });
-  forwarded.on('error', (error) => (response.headersSent ? response.destroy() : refuse(response, 502, `engine: ${error.message}`)));
-  response.on('close', () => forwarded.destroy());
-  forwarded.end();
+  forward(incoming, response, undefined);
 });
 
 if (process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href) {
   if (existsSync(listen)) unlinkSync(listen);
   server.listen(listen, () => {
     chmodSync(listen, 0o666);
-    process.stdout.write(`docker-proxy: ${listen} -> ${upstream} (GET on containers, events, version, info${swarm ? ', nodes, services, tasks, networks' : ''})\n`);
+    process.stdout.write(`docker-proxy: ${listen} -> ${upstream} (GET on containers, events, version, info${swarm ? ', nodes, services, tasks, networks' : ''}${updates ? '; limits-only container updates' : ''})\n`);
   });
   for (const signal of ['SIGTERM', 'SIGINT']) process.once(signal, () => server.close(() => process.exit(0)));
 }

@@ -1,7 +1,7 @@
 // The Overview dashboard: how close each instance runs to its CPU and memory limits, and what is happening inside.
-import { DashboardBuilder, RowBuilder } from '@grafana/grafana-foundation-sdk/dashboard';
+import { AnnotationQueryBuilder, DashboardBuilder, RowBuilder } from '@grafana/grafana-foundation-sdk/dashboard';
 import { THRESHOLDS } from '../../exporter/src/thresholds.js';
-import { datasourceVariable, fixedThresholds, healthMappings, containerVariable, hostVariable, instanceVariable, levelMappings, levelThresholds, INSTANCE_SELECTOR, SELECTOR, WHO } from './common.js';
+import { DATASOURCE, datasourceVariable, fixedThresholds, healthMappings, containerVariable, hostVariable, instanceVariable, levelMappings, levelThresholds, INSTANCE_SELECTOR, SELECTOR, WHO } from './common.js';
 import { bars, graph, list, single } from './panels.js';
 
 const S = SELECTOR;
@@ -21,6 +21,22 @@ function percentOfLimitGraph(id: number, at: [number, number, number, number], r
 
 export const OVERVIEW_UID = 'headroom-overview';
 
+/** Automatic sizing's decisions on the time axis (the exporter starts each opted-in container's counters at 0). */
+export const AUTOSIZE_ANNOTATION_EXPR = `sum by (container, direction, result) (increase(headroom_autosize_decisions_total{${SELECTOR}}[$__rate_interval])) > 0`;
+
+function autosizeAnnotation() {
+  return new AnnotationQueryBuilder()
+    .name('Automatic sizing')
+    .datasource(DATASOURCE)
+    .enable(true)
+    .iconColor('purple')
+    .expr(AUTOSIZE_ANNOTATION_EXPR)
+    .step('60s')
+    .titleFormat('autosize {{direction}}: {{result}}')
+    .textFormat('{{container}}: GET /autosize on the exporter gives the reason')
+    .tagKeys('container,direction,result');
+}
+
 export function overviewDashboard() {
   return new DashboardBuilder('headroom / Overview')
     .uid(OVERVIEW_UID)
@@ -33,6 +49,7 @@ export function overviewDashboard() {
     .withVariable(hostVariable())
     .withVariable(instanceVariable())
     .withVariable(containerVariable())
+    .annotation(autosizeAnnotation())
 
     .withRow(new RowBuilder('Now').id(101).gridPos({ x: 0, y: 0, w: 24, h: 1 }))
     .withPanel(single({

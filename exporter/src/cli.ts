@@ -5,6 +5,7 @@ import { parseServeCommandLine, serveHelp } from './config.js';
 import { startExporter, type ExtensionFactory } from './serve.js';
 import { securityExtension } from './security/extension.js';
 import { targetHealthExtension } from './health-target.js';
+import { autosizeExtension } from './autosize/extension.js';
 import { VERSION } from './version.js';
 import pino from 'pino';
 
@@ -35,7 +36,7 @@ async function serve(argv: string[]): Promise<void> {
   let exporter;
   try {
     // The statistics store (knex, a database driver, zod) is loaded only when it is on.
-    const extensions: ExtensionFactory[] = [securityExtension, targetHealthExtension];
+    const extensions: ExtensionFactory[] = [securityExtension, targetHealthExtension, autosizeExtension];
     if (config.statisticsEnabled) extensions.splice(1, 0, (await import('./statistics/extension.js')).statisticsExtension);
     exporter = await startExporter(config, extensions, log);
   } catch (error) {

@@ -5,7 +5,7 @@ import { COLLECTORS } from './collectors/index.js';
 import { parseEngineAddress } from './docker/engine.js';
 import { absolutePath, booleanValue, FlagError, helpText, httpUrl, parseCommandLine, listenAddress, optionalPositiveInteger, positiveInteger, type FlagSpec } from './flags.js';
 import { parseCpus, parseMemorySize, formatMemorySize, formatCpus } from './sizes.js';
-import { DEFAULT_TIER } from './thresholds.js';
+import { DEFAULT_TIER, TIERS, tierByName } from './thresholds.js';
 
 export const DEFAULT_PORT = 9477;
 
@@ -47,6 +47,18 @@ export const serveFlags = {
   statisticsTokenFile: { name: 'statistics.token-file', default: '', form: 'FILE', help: 'File whose first line is the bearer token POST /statistics requires; none requires no token.', parse: optionalPath },
   statisticsRateLimit: { name: 'statistics.rate-limit', default: '10', form: 'REQUESTS PER SECOND (0: none)', help: 'Writes (POST /statistics) accepted per second from one client address, with bursts of twice that.', parse: nonNegativeNumber },
   processGroupTop: { name: 'collector.process_group.top', default: '10', form: 'N', help: 'Process groups exported by name, by CPU; the rest are summed as "other".', parse: positiveInteger },
+  autosizeEnabled: { name: 'autosize.enabled', boolean: true, default: 'false', form: 'true|false', help: 'Host mode: raise a container\'s limits in place when Alertmanager posts its critical or danger alert to /autosize/alertmanager, and lower them after sustained low use; only containers labelled headroom.autosize=true.', parse: booleanValue },
+  autosizeTokenFile: { name: 'autosize.token-file', default: '', form: 'FILE', help: 'File whose first line is the bearer token POST /autosize/alertmanager requires (needed with --autosize.enabled).', parse: optionalPath },
+  autosizeMaxTier: { name: 'autosize.max-tier', default: TIERS[TIERS.length - 1]!.name, form: TIERS.map((tier) => tier.name).join('|'), help: 'No change goes above this tier\'s limits.', parse: (raw: string) => tierByName(raw) ?? null },
+  autosizeCooldown: { name: 'autosize.cooldown', default: '30m', form: 'DURATION (e.g. 30m)', help: 'After a change, no other change to the same container for this long.', parse: parseDuration },
+  autosizeMaxChangesPerDay: { name: 'autosize.max-changes-per-day', default: '4', form: 'N', help: 'Changes to one container in any 24 hours.', parse: positiveInteger },
+  autosizeHostMemoryReserve: { name: 'autosize.host-memory-reserve', default: '1024M', form: 'SIZE (e.g. 1024M)', help: 'Host memory kept out of the sum of the containers\' memory limits.', parse: parseMemorySize },
+  autosizeUsageMargin: { name: 'autosize.usage-margin', default: '0.15', form: 'FRACTION (e.g. 0.15)', help: 'A memory limit is never set under the working set plus this fraction.', parse: (raw: string) => (/^\d+(\.\d+)?$/.test(raw) && Number(raw) < 10 ? Number(raw) : null) },
+  autosizePrometheusUrl: { name: 'autosize.prometheus-url', default: '', form: 'http(s)://HOST:PORT', help: 'Prometheus for the recommender: scale up to its figure when higher than the next tier, and scale down after sustained low use; none: up one tier only, never down.', parse: httpUrl },
+  autosizeWindow: { name: 'autosize.window', default: '7d', form: 'DURATION (e.g. 7d)', help: 'History the recommender reads.', parse: parseDuration },
+  autosizeCheckInterval: { name: 'autosize.check-interval', default: '1h', form: 'DURATION (e.g. 1h)', help: 'How often the scale-down check runs (with --autosize.prometheus-url).', parse: parseDuration },
+  autosizeEnvFile: { name: 'autosize.env-file', default: '', form: 'FILE', help: 'Compose env file that gets the new sizes of --autosize.env-service\'s container, so the next `make up` keeps them.', parse: optionalPath },
+  autosizeEnvService: { name: 'autosize.env-service', default: 'demo', form: 'NAME', help: 'The compose service whose sizes the env file holds.', parse: (raw: string) => (raw === '' ? null : raw) },
   logLevel: { name: 'log.level', default: 'info', form: logLevels.join('|'), help: 'Log level.', parse: oneOf(logLevels) },
   memoryLimit: { name: 'declared.memory-limit', env: 'MEMORY_LIMIT', default: formatMemorySize(DEFAULT_TIER.memoryLimitBytes), form: 'SIZE (e.g. 2048M)', help: 'Declared memory limit, as in compose.', parse: parseMemorySize },
   cpuLimit: { name: 'declared.cpu-limit', env: 'CPU_LIMIT', default: formatCpus(DEFAULT_TIER.cpuLimitCores), form: 'CPUS (e.g. 2.0)', help: 'Declared CPU limit, as in compose.', parse: parseCpus },
@@ -75,6 +87,11 @@ export function parseServeCommandLine(argv: readonly string[], env: NodeJS.Proce
   const hostMode = config.targetDocker !== undefined;
   if (hostMode && (config.targetPid !== undefined || config.targetCgroup !== undefined)) {
     throw new FlagError('--target.docker watches every container: it goes with neither --target.pid nor --target.cgroup');
+  }
+  if (config.autosizeEnabled) {
+    if (!hostMode) throw new FlagError('--autosize.enabled changes containers\' limits: it needs host mode (--target.docker)');
+    if (!config.statisticsEnabled) throw new FlagError('--autosize.enabled records its decisions in the statistics database: it needs --statistics.enabled');
+    if (config.autosizeTokenFile === undefined) throw new FlagError('--autosize.enabled needs --autosize.token-file: POST /autosize/alertmanager changes limits');
   }
   // Per-command groups would multiply every container's series: in host mode they are on only when asked for.
   const offInHostMode = new Set(['process_group']);

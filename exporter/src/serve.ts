@@ -5,6 +5,8 @@ import type { Express, NextFunction, Request, Response } from 'express';
 import pino, { type Logger } from 'pino';
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import type { ServeConfig } from './config.js';
+import type { HostMode } from './docker/host-mode.js';
+import type { OpenDatabase } from './statistics/database.js';
 import { instantiateCollector, type Collector } from './collectors/collector.js';
 import { COLLECTORS } from './collectors/index.js';
 import { publishDeclaredSizes } from './declared.js';
@@ -30,7 +32,15 @@ export interface Extension {
 /** In-flight requests get this long after SIGTERM; under Docker's default 10 s before SIGKILL. */
 export const SHUTDOWN_GRACE_MS = 8000;
 
-export interface ExtensionContext { config: ServeConfig; registry: Registry; log: Logger }
+export interface ExtensionContext {
+  config: ServeConfig;
+  registry: Registry;
+  log: Logger;
+  /** Host mode's watcher, where --target.docker is given. */
+  hostMode?: HostMode;
+  /** What one extension offers the later ones: the statistics database. */
+  shared: { database?: OpenDatabase };
+}
 export type ExtensionFactory = (context: ExtensionContext) => Promise<Extension>;
 
 export interface RunningExporter {
@@ -74,7 +84,8 @@ export async function startExporter(config: ServeConfig, extensionFactories: rea
   const collectors = createCollectors(config, registry, targets.labelNames);
   const scraper = new Scraper(collectors, createScrapeMetrics(registry, targets.labelNames), targets, config.procfs, log);
   const extensions: Extension[] = [];
-  for (const factory of extensionFactories) extensions.push(await factory({ config, registry, log }));
+  const context: ExtensionContext = { config, registry, log, shared: {}, ...(hostMode ? { hostMode } : {}) };
+  for (const factory of extensionFactories) extensions.push(await factory(context));
   const scrapeChecks = [collectorsCheck, resourcesCheck];
   const probes = new Probes([...(hostMode ? [hostMode.probe] : []), ...extensions.flatMap((extension) => extension.probes ?? [])]);
   const healthMetrics = createHealthMetrics(registry, targets.labelNames);

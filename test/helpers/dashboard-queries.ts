@@ -18,6 +18,17 @@ export function panelQueries(): PanelQuery[] {
   return queries;
 }
 
+/** The PromQL of every dashboard annotation (events: they have data only when something happened). */
+export function annotationQueries(): PanelQuery[] {
+  const queries: PanelQuery[] = [];
+  for (const [name, dashboard] of Object.entries(dashboards())) {
+    for (const annotation of ((dashboard as { annotations?: { list?: Array<{ name: string; expr?: string }> } }).annotations?.list ?? [])) {
+      if (annotation.expr) queries.push({ dashboard: name, panel: `annotation ${annotation.name}`, refId: 'annotation', expr: annotation.expr });
+    }
+  }
+  return queries;
+}
+
 /** Values for Grafana's variables and macros; every `$name` and `${name}` in a query must have one. */
 export type Substitutions = Record<string, string>;
 

@@ -92,7 +92,7 @@ test('promtool test rules fails when an expectation is wrong (the runner sees fa
 test('amtool check-config accepts the committed Alertmanager config and a fast variant', async () => {
   const output = await mustSucceed('amtool', ['check-config', ALERTMANAGER_FILE]);
   assert.match(output, '2 inhibit rules');
-  assert.match(output, '2 receivers');
+  assert.match(output, '3 receivers');
   const fast = path.join(scratch, 'alertmanager-fast.yml');
   writeFileSync(fast, renderAlertmanager({ timeScale: 60 }));
   await mustSucceed('amtool', ['check-config', fast]);
@@ -115,6 +115,26 @@ for (const { severity, receiver } of ROUTE_CASES) {
     assert.is(output.trim(), receiver);
   });
 }
+
+const AUTOSIZE_CASES = [
+  { labels: ['alertname=HeadroomMemoryHigh', 'severity=critical', 'container=web'], receivers: `${RECEIVERS.autosize},${RECEIVERS.email}` },
+  { labels: ['alertname=HeadroomCpuHigh', 'severity=danger', 'container=web'], receivers: `${RECEIVERS.autosize},${RECEIVERS.page}` },
+  { labels: ['alertname=HeadroomMemoryHigh', 'severity=warning', 'container=web'], receivers: RECEIVERS.email },
+  { labels: ['alertname=HeadroomMemoryHigh', 'severity=critical'], receivers: RECEIVERS.email },
+  { labels: ['alertname=HeadroomContainerRestarting', 'severity=critical', 'container=web'], receivers: RECEIVERS.email },
+];
+for (const { labels, receivers } of AUTOSIZE_CASES) {
+  test(`amtool config routes test: ${labels.join(' ')} goes to ${receivers}`, async () => {
+    const output = await mustSucceed('amtool', ['config', 'routes', 'test', `--config.file=${ALERTMANAGER_FILE}`, `--verify.receivers=${receivers}`, 'instance=exporter:9477', ...labels], process.env, 'stdout');
+    assert.is(output.trim(), receivers);
+  });
+}
+
+test('the autosize webhook carries its bearer token from a file, and no resolved notifications', () => {
+  const config = parse(readFileSync(ALERTMANAGER_FILE, 'utf8')) as { receivers: Array<{ name: string; webhook_configs?: Array<Record<string, unknown>> }> };
+  const webhook = config.receivers.find((receiver) => receiver.name === RECEIVERS.autosize)!.webhook_configs![0]!;
+  assert.equal(webhook, { url: 'http://127.0.0.1:9477/autosize/alertmanager', send_resolved: false, http_config: { authorization: { type: 'Bearer', credentials_file: '/etc/alertmanager/secrets/autosize-token' } } });
+});
 
 test('amtool config routes test: a wrong receiver is reported', async () => {
   const result = await run('amtool', ['config', 'routes', 'test', `--config.file=${ALERTMANAGER_FILE}`, `--verify.receivers=${RECEIVERS.email}`, 'alertname=HeadroomMemoryHigh', 'severity=danger']);

@@ -10,7 +10,10 @@ import { dashboards } from '../../dashboards/src/files.js';
 import { PROVISIONED_DATASOURCE } from '../../dashboards/src/common.js';
 import { THRESHOLDS, TIERS } from '../../exporter/src/thresholds.js';
 import { recommendationRecords } from '../../alerting-rules/recommendation.js';
-import { panelQueries, parsePromql, substitute, walk } from '../helpers/dashboard-queries.js';
+import { annotationQueries, panelQueries, parsePromql, substitute, walk } from '../helpers/dashboard-queries.js';
+
+/** Panels' and annotations' queries: the same rules hold for both. */
+const everyQuery = () => [...panelQueries(), ...annotationQueries()];
 
 /** A duration no panel uses on its own, so the rate-interval rule can find $__rate_interval after substitution. */
 const RATE_INTERVAL = '1717s';
@@ -65,7 +68,7 @@ test('a datasource variable and an instance variable; every panel and query uses
 });
 
 test('every query parses with lezer-promql once Grafana\'s macros are substituted', () => {
-  const queries = panelQueries();
+  const queries = everyQuery();
   assert.ok(queries.length >= 40, `${queries.length} queries`);
   for (const query of queries) {
     const { errors } = parsePromql(substitute(query.expr, MACROS));
@@ -79,7 +82,7 @@ test('the parse check fails on a broken query', () => {
 });
 
 test('rate(), irate() and increase() take $__rate_interval; counters (_total) appear only inside them', () => {
-  for (const query of panelQueries()) {
+  for (const query of everyQuery()) {
     const where = `${query.dashboard} / ${query.panel}: ${query.expr}`;
     const { root } = parsePromql(substitute(query.expr, MACROS));
     for (const node of walk(root)) {
@@ -101,7 +104,7 @@ test('rate(), irate() and increase() take $__rate_interval; counters (_total) ap
 
 test('every query selects the chosen instances, and the chosen containers where its series are a cgroup\'s; not constant tier lines and ALERTS', () => {
   const exporterLevel = /headroom_(health_status|build_info|statistics_)/;
-  for (const query of panelQueries()) {
+  for (const query of everyQuery()) {
     if (/^vector\([\d.]+\)$/.test(query.expr) || query.expr.startsWith('ALERTS')) continue;
     const where = `${query.dashboard} / ${query.panel}: ${query.expr}`;
     assert.ok(query.expr.includes('host=~"$host",instance=~"$instance"'), where);
@@ -120,7 +123,7 @@ test('percent panels use the thresholds of exporter/src/thresholds.ts; tier line
   for (const { dashboard, panel } of percentPanels) {
     assert.equal(panel.fieldConfig?.defaults?.thresholds?.steps.map((step) => step.value), expected, `${dashboard} / ${panel.title}`);
   }
-  const exprs = panelQueries().map((query) => query.expr);
+  const exprs = everyQuery().map((query) => query.expr);
   for (const tier of TIERS) {
     assert.ok(exprs.includes(`vector(${tier.cpuLimitCores})`), `${tier.name} CPU limit line`);
     assert.ok(exprs.includes(`vector(${tier.memoryLimitBytes})`), `${tier.name} memory limit line`);

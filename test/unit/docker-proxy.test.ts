@@ -5,7 +5,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { REPO_ROOT } from '../../scripts/processes.js';
 
-const { allowed } = await import(pathToFileURL(path.join(REPO_ROOT, 'compose/docker-proxy/proxy.mjs')).href) as { allowed(method: string, url: string, swarm?: boolean): boolean };
+const { allowed, allowedUpdateBody, UPDATE_PATH } = await import(pathToFileURL(path.join(REPO_ROOT, 'compose/docker-proxy/proxy.mjs')).href) as { allowed(method: string, url: string, swarm?: boolean): boolean; allowedUpdateBody(text: string): boolean; UPDATE_PATH: RegExp };
 
 test('GET on the container list, one container, the events, version and info passes, with or without an API version', () => {
   for (const url of ['/v1.41/containers/json?all=true', '/containers/json', `/v1.41/containers/${'a'.repeat(64)}/json`, '/containers/headroom_demo_1/json',
@@ -34,6 +34,16 @@ test('with swarm discovery on, GET on nodes, services, tasks and networks passes
   for (const [method, url] of [['POST', '/v1.41/services/create'], ['POST', '/v1.41/services/abc/update'], ['DELETE', '/v1.41/nodes/abc'], ['POST', '/v1.41/networks/create'],
     ['GET', '/v1.41/services/abc/logs'], ['GET', '/v1.41/tasks/abc/logs'], ['GET', '/v1.41/secrets'], ['GET', '/v1.41/configs'], ['GET', '/v1.41/nodes/../secrets']] as const) {
     assert.not.ok(allowed(method, url, true), `${method} ${url}`);
+  }
+});
+
+test('with updates on, a container update passes only when its body sets memory and CPU limits, as integers', () => {
+  for (const url of ['/v1.41/containers/abc/update', `/containers/${'c'.repeat(64)}/update`]) assert.ok(UPDATE_PATH.test(url), url);
+  for (const url of ['/v1.41/containers/abc/update/../../secrets', '/v1.41/containers/abc/kill', '/v1.41/services/abc/update', '/containers/abc/update?x=1']) assert.not.ok(UPDATE_PATH.test(url), url);
+  assert.ok(allowedUpdateBody('{"Memory":2147483648,"MemorySwap":2147483648,"MemoryReservation":536870912,"NanoCpus":2000000000}'));
+  assert.ok(allowedUpdateBody('{"CpuQuota":150000}'));
+  for (const body of ['{}', '[]', 'null', 'not json', '{"Memory":1.5}', '{"Memory":"1g"}', '{"RestartPolicy":{"Name":"always"}}', '{"Memory":1024,"Devices":[]}', '{"PidsLimit":10}']) {
+    assert.not.ok(allowedUpdateBody(body), body);
   }
 });
 

@@ -55,6 +55,8 @@ export interface ContainerFacts {
   restartPolicy: string;
   /** From the CPU_RESERVATION environment variable or the headroom.cpu-reservation label; Docker keeps none. */
   cpuReservationCores?: number;
+  /** Labelled headroom.autosize=true: automatic sizing may change its limits. */
+  autosize: boolean;
   running: boolean;
   /** created, running, paused, restarting, removing, exited or dead. */
   status: string;
@@ -66,6 +68,7 @@ export interface ContainerFacts {
 }
 
 export const CPU_RESERVATION_LABEL = 'headroom.cpu-reservation';
+export const AUTOSIZE_LABEL = 'headroom.autosize';
 export const CPU_RESERVATION_VARIABLE = 'CPU_RESERVATION';
 
 function cpus(text: string | undefined): number | undefined {
@@ -129,6 +132,7 @@ export function containerFacts(inspect: InspectAnswer, driver: string): Containe
     restartCount: inspect.RestartCount,
     oomKilled: inspect.State.OOMKilled,
     exitCode: inspect.State.ExitCode,
+    autosize: labels[AUTOSIZE_LABEL] === 'true',
   };
   const reservation = declaredCpuReservation(inspect.Config.Env, labels);
   if (reservation !== undefined) facts.cpuReservationCores = reservation;

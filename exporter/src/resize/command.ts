@@ -3,15 +3,12 @@
 // the engine and from the container's cgroup, and the command fails when either differs from what was sent.
 import { z } from 'zod';
 import { serveFlags } from '../config.js';
-import { containerCgroupPath, infoSchema } from '../docker/containers.js';
-import { EngineError, engineClient, engineUpdater, type EngineAddress, type EngineTls } from '../docker/engine.js';
+import { EngineError } from '../docker/engine.js';
 import { booleanValue, commandFailure, parseSubcommandLine, type FlagSpec } from '../flags.js';
-import { readHostLayout } from '../kernel/cgroup.js';
-import { readCpu } from '../kernel/cpu.js';
-import { readMemory } from '../kernel/memory.js';
 import { parseCpus, parseMemorySize } from '../sizes.js';
 import { TIERS, tierByName, type Tier } from '../thresholds.js';
-import { cpuLimitCores, describePlan, planResize, requestForTier, ResizeError, resourcesSchema, type Resources, type SizeRequest } from './plan.js';
+import { applyResize, inspectContainer, type ResizeTarget } from './container.js';
+import { describePlan, planResize, requestForTier, ResizeError, type SizeRequest } from './plan.js';
 
 const USAGE = `usage: headroom resize CONTAINER (--to=small|medium|large | --memory=SIZE and/or --cpus=N) [--apply]
 
@@ -33,16 +30,6 @@ export const resizeFlags = {
   sysfs: serveFlags.sysfs,
 } satisfies Record<string, FlagSpec<unknown>>;
 
-const containerSchema = z.object({
-  Id: z.string().regex(/^[0-9a-f]{64}$/),
-  Name: z.string(),
-  State: z.object({ Running: z.boolean(), StartedAt: z.string() }),
-  HostConfig: resourcesSchema.extend({ CgroupParent: z.string().nullish() }),
-});
-type ContainerAnswer = z.infer<typeof containerSchema>;
-
-export interface ResizeTarget { address: EngineAddress; tls: EngineTls; procfs: string; sysfs: string }
-
 /** The size request the flags make: a tier, or single figures (which override the tier's). */
 export function sizeRequest(values: { to?: Tier; memory?: number; cpus?: number; memoryReservation?: number }): SizeRequest {
   const request: SizeRequest = values.to ? requestForTier(values.to) : {};
@@ -50,33 +37,6 @@ export function sizeRequest(values: { to?: Tier; memory?: number; cpus?: number;
   if (values.cpus !== undefined) request.cpuCores = values.cpus;
   if (values.memoryReservation !== undefined) request.memoryReservationBytes = values.memoryReservation;
   return request;
-}
-
-export async function inspectContainer(target: ResizeTarget, container: string): Promise<ContainerAnswer> {
-  const answer = await engineClient(target.address, target.tls).get<unknown>(`/containers/${encodeURIComponent(container)}/json`);
-  return containerSchema.parse(answer);
-}
-
-/** The limits the container's cgroup holds, in HostConfig's terms (for comparison with what was sent). */
-export async function cgroupLimits(target: ResizeTarget, container: ContainerAnswer): Promise<{ memoryBytes: number | null; memoryReservationBytes: number | null; cpuCores: number | null }> {
-  const info = infoSchema.parse(await engineClient(target.address, target.tls).get<unknown>('/info'));
-  const location = readHostLayout(target.procfs, target.sysfs)(containerCgroupPath(container.Id, info.CgroupDriver, container.HostConfig.CgroupParent));
-  const memory = readMemory(location, target.procfs);
-  const cpu = readCpu(location, target.procfs);
-  return { memoryBytes: memory.limitEnforced ? memory.limitBytes : null, memoryReservationBytes: memory.reservationBytes, cpuCores: cpu.limitEnforced ? cpu.effectiveLimitCores : null };
-}
-
-/** Where the engine's and the cgroup's limits differ from those planned; empty when they agree. */
-export function differences(planned: Resources, inspected: Resources, cgroup: Awaited<ReturnType<typeof cgroupLimits>>): string[] {
-  const found: string[] = [];
-  for (const key of Object.keys(planned) as Array<keyof Resources>) {
-    if (planned[key] !== inspected[key]) found.push(`docker inspect ${key} is ${inspected[key]}, not ${planned[key]}`);
-  }
-  if (planned.Memory > 0 && cgroup.memoryBytes !== planned.Memory) found.push(`the cgroup's memory limit is ${cgroup.memoryBytes}, not ${planned.Memory}`);
-  if (planned.MemoryReservation > 0 && cgroup.memoryReservationBytes !== planned.MemoryReservation) found.push(`the cgroup's memory reservation is ${cgroup.memoryReservationBytes}, not ${planned.MemoryReservation}`);
-  const plannedCores = cpuLimitCores(planned);
-  if (plannedCores !== null && (cgroup.cpuCores === null || Math.abs(cgroup.cpuCores - plannedCores) > 1e-6)) found.push(`the cgroup's CPU limit is ${cgroup.cpuCores}, not ${plannedCores}`);
-  return found;
 }
 
 export async function resizeCommand(argv: string[]): Promise<void> {
@@ -102,11 +62,8 @@ export async function resizeCommand(argv: string[]): Promise<void> {
     if (Object.keys(plan.update).length === 0) { process.stdout.write('nothing to change\n'); return; }
     process.stdout.write(`update: POST /containers/${container.Id.slice(0, 12)}/update ${JSON.stringify(plan.update)}\n`);
     if (!options.apply) { process.stdout.write('dry run: nothing sent (--apply sends it)\n'); return; }
-    const warnings = await engineUpdater(target.address, target.tls).updateResources(container.Id, plan.update);
+    const { warnings, problems: found } = await applyResize(target, container, request);
     for (const warning of warnings) process.stderr.write(`engine warning: ${warning}\n`);
-    const after = await inspectContainer(target, container.Id);
-    const found = differences(plan.after, after.HostConfig, await cgroupLimits(target, after));
-    if (after.Id !== container.Id || after.State.StartedAt !== container.State.StartedAt) found.push('the container was restarted');
     if (found.length > 0) fail(`applied, but the limits read back differ:\n  ${found.join('\n  ')}`, 1);
     process.stdout.write('applied: docker inspect and the cgroup show the new limits; the container kept running\n');
   } catch (error) {

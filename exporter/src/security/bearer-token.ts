@@ -11,15 +11,15 @@ export function parseTokenFile(text: string): string | undefined {
   return token.length >= MIN_TOKEN_LENGTH && /^[\x21-\x7e]+$/.test(token) ? token : undefined;
 }
 
-export async function loadToken(file: string): Promise<string> {
+export async function loadToken(file: string, what = 'statistics token file'): Promise<string> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
   } catch (error) {
-    throw new WebConfigError(`statistics token file ${file}: cannot read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    throw new WebConfigError(`${what} ${file}: cannot read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
   }
   const token = parseTokenFile(text);
-  if (token === undefined) throw new WebConfigError(`statistics token file ${file}: the first line must hold a token of at least ${MIN_TOKEN_LENGTH} printable characters`);
+  if (token === undefined) throw new WebConfigError(`${what} ${file}: the first line must hold a token of at least ${MIN_TOKEN_LENGTH} printable characters`);
   return token;
 }
 

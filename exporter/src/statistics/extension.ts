@@ -27,7 +27,7 @@ export function databaseCheck(store: StatisticsStore, description: string): Prob
   };
 }
 
-export const statisticsExtension: ExtensionFactory = async ({ config, registry, log }): Promise<Extension> => {
+export const statisticsExtension: ExtensionFactory = async ({ config, registry, log, shared }): Promise<Extension> => {
   const location = databaseLocation(config.databaseUrl, config.dataDir);
   const description = describeLocation(location);
   const open = await openDatabase(location, log);
@@ -41,6 +41,7 @@ export const statisticsExtension: ExtensionFactory = async ({ config, registry, 
     throw new Error(`${description}: ${(error as Error).message}`);
   }
   log.info({ database: description }, 'statistics database ready');
+  shared.database = open;
   const metrics = createStatisticsMetrics(registry, () => store.activity(Date.now()), log);
   return {
     mount: (app) => mountStatisticsRoutes(app, { store, metrics, pruner, log }),

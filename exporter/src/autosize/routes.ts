@@ -1,0 +1,102 @@
+// POST /autosize/alertmanager (Alertmanager's webhook: scale up) and GET /autosize (the decisions).
+import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import { parseBearerAuthorization, tokenMatches } from '../security/bearer-token.js';
+import type { Autosizer } from './autosizer.js';
+import { actingAlerts, webhookSchema } from './payload.js';
+import { AUTOSIZE_WEBHOOK_PATH } from './paths.js';
+import type { AutosizeStore, Decision } from './store.js';
+
+export const MAX_WEBHOOK_BYTES = 256 * 1024;
+const MAX_LIST = 1000;
+
+export interface AutosizeRouteDeps {
+  token: string;
+  autosizer: Autosizer;
+  store: AutosizeStore;
+  settings: Record<string, unknown>;
+  log: Logger;
+}
+
+const parseJson = express.json({ limit: MAX_WEBHOOK_BYTES, type: () => true });
+
+function publicDecision(decision: Decision) {
+  return {
+    decided_at: new Date(decision.decidedAt).toISOString(),
+    container: decision.container,
+    compose_project: decision.composeProject,
+    compose_service: decision.composeService,
+    direction: decision.direction,
+    result: decision.result,
+    reason: decision.reason,
+    trigger: decision.trigger,
+    from: { memory_bytes: decision.fromMemoryBytes, cpus: decision.fromCpus },
+    to: decision.toSize === null ? null : { size: decision.toSize, memory_bytes: decision.toMemoryBytes, cpus: decision.toCpus },
+  };
+}
+
+const listQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(MAX_LIST).default(100),
+  container: z.string().min(1).max(255).optional(),
+});
+
+export function mountAutosizeRoutes(app: Express, deps: AutosizeRouteDeps): void {
+  const { token, autosizer, store, log } = deps;
+
+  const requireToken = (request: Request, response: Response, next: NextFunction) => {
+    if (!tokenMatches(token, parseBearerAuthorization(request.headers.authorization))) {
+      response.setHeader('WWW-Authenticate', 'Bearer realm="headroom autosize"');
+      response.status(401).json({ error: 'unauthorized: POST /autosize/alertmanager needs the bearer token of --autosize.token-file' });
+      return;
+    }
+    next();
+  };
+
+  app.post(AUTOSIZE_WEBHOOK_PATH, requireToken, (request, response, next) => {
+    parseJson(request, response, (error?: unknown) => {
+      if (error) {
+        const status = (error as { type?: string }).type === 'entity.too.large' ? 413 : 400;
+        response.status(status).json({ error: status === 413 ? `body over ${MAX_WEBHOOK_BYTES} bytes` : 'body is not valid JSON' });
+        return;
+      }
+      next();
+    });
+  }, async (request, response) => {
+    const payload = webhookSchema.safeParse(request.body);
+    if (!payload.success) {
+      response.status(400).json({ error: 'not an Alertmanager webhook payload (version 4)', issues: payload.error.issues.slice(0, 10).map((issue) => `${issue.path.join('.')}: ${issue.message}`) });
+      return;
+    }
+    const { acting, ignored } = actingAlerts(payload.data);
+    const decisions: Decision[] = [];
+    const unknown: string[] = [];
+    try {
+      // The alerts of one payload one after another; decisions for different containers are independent.
+      for (const alert of acting) {
+        const decision = await autosizer.onAlert(alert);
+        if (decision) decisions.push(decision);
+        else unknown.push(alert.container);
+      }
+    } catch (error) {
+      log.error({ err: (error as Error).message }, 'autosize: webhook failed');
+      response.status(500).json({ error: 'internal error' });
+      return;
+    }
+    if (acting.length > 0 && decisions.length === 0) {
+      response.status(404).json({ error: `no running container named ${[...new Set(unknown)].join(', ')}`, ignored });
+      return;
+    }
+    response.status(200).json({ decisions: decisions.map(publicDecision), unknown_containers: [...new Set(unknown)], ignored });
+  });
+
+  app.get('/autosize', async (request, response) => {
+    const query = listQuery.safeParse(request.query);
+    if (!query.success) {
+      response.status(400).json({ error: `limit is 1-${MAX_LIST}; container a name` });
+      return;
+    }
+    const decisions = await store.list(query.data.limit, query.data.container);
+    response.json({ enabled: true, settings: deps.settings, decisions: decisions.map(publicDecision) });
+  });
+}
