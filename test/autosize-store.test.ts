@@ -19,7 +19,7 @@ const HOUR = 3_600_000;
 
 function decision(container: string, result: Decision['result'], decidedAt: number, reason = 'why'): Decision {
   return {
-    decidedAt, container, composeProject: 'headroom', composeService: 'demo', direction: 'up', result, reason, trigger: 'HeadroomMemoryHigh critical',
+    decidedAt, host: '', container, composeProject: 'headroom', composeService: 'demo', direction: 'up', result, reason, trigger: 'HeadroomMemoryHigh critical',
     fromMemoryBytes: 1024 ** 3, fromCpus: 1, toSize: result === 'refused' ? null : 'medium', toMemoryBytes: result === 'refused' ? null : 2 * 1024 ** 3, toCpus: result === 'refused' ? null : 2,
   };
 }
@@ -56,8 +56,12 @@ for (const client of ['sqlite', 'postgres'] as const) {
     const latest = all[3]!;
     assert.equal({ ...latest, id: 0 }, { ...decision('web', 'applied', NOW - 2 * HOUR, 'raised to medium'), id: 0 }, 'every field comes back as it went in (bigints as numbers)');
     assert.equal((await store.list(2, 'web')).map((row) => row.reason), ['engine: 500', 'cooldown: resized 1.0 h ago']);
-    assert.equal(await store.recentChanges('web', NOW), { lastAppliedAt: NOW - 2 * HOUR, appliedInLastDay: 1 });
-    assert.equal(await store.recentChanges('db', NOW), { lastAppliedAt: undefined, appliedInLastDay: 0 });
+    // The failed decision counts too: its update may have reached the engine.
+    assert.equal(await store.recentChanges('', 'web', NOW), { lastAppliedAt: NOW - 30 * 60_000, appliedInLastDay: 2 });
+    assert.equal(await store.recentChanges('', 'db', NOW), { lastAppliedAt: undefined, appliedInLastDay: 0 });
+    assert.equal(await store.recentChanges('web-2', 'web', NOW), { lastAppliedAt: undefined, appliedInLastDay: 0 }, 'another host\'s web is another container');
+    assert.is(await store.prune(NOW - 24 * HOUR), 1);
+    assert.is((await store.list(10)).length, 4);
   });
 }
 

@@ -7,6 +7,8 @@ export const DAY = 86400;
 
 export interface Scenario {
   instance: string;
+  /** Host mode: the container the series belong to. */
+  container?: string;
   /** Seconds of history, ending at the common end time. */
   historySeconds: number;
   /** CPU in cores at `progress` (0 at the first sample, 1 at the last) and a pseudo-random `noise` in [0, 1). */
@@ -42,7 +44,7 @@ export function historyOpenMetrics(scenarios: Scenario[], endSeconds: number): s
   };
   scenarios.forEach((scenario, index) => {
     const noise = noiseSource(index + 1);
-    const labels = `instance="${scenario.instance}",job="headroom"`;
+    const labels = `instance="${scenario.instance}",job="headroom"${scenario.container ? `,container="${scenario.container}"` : ''}`;
     const steps = Math.floor(scenario.historySeconds / STEP_SECONDS);
     const cpu: [number, number][] = [];
     const memory: [number, number][] = [];

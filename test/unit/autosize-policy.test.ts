@@ -27,7 +27,11 @@ test('up: one tier, with the tier\'s reservation; a custom size goes to the smal
   const custom = { ...DEMO, memoryLimitBytes: 1536 * MiB, cpuLimitCores: 1.5 };
   assert.is((decideUp(custom, HOST, NONE, SETTINGS, NOW) as { target: { size: string } }).target.size, 'medium');
   const memoryOnly = { ...DEMO, cpuLimitCores: null };
-  assert.is((decideUp(memoryOnly, HOST, NONE, SETTINGS, NOW) as { target: { size: string } }).target.size, 'medium', 'a CPU limit given is no raise');
+  assert.equal(decideUp(memoryOnly, HOST, NONE, SETTINGS, NOW), { resize: true, target: { size: 'medium', memoryLimitBytes: medium.memoryLimitBytes, cpuLimitCores: null, memoryReservationBytes: medium.memoryReservationBytes } }, 'no CPU limit is given to a container that had none');
+  const cpuOnly = { ...DEMO, memoryLimitBytes: 0, memoryReservationBytes: 0 };
+  assert.equal(decideUp(cpuOnly, HOST, NONE, SETTINGS, NOW), { resize: true, target: { size: 'medium', memoryLimitBytes: null, cpuLimitCores: medium.cpuLimitCores, cpuReservationCores: medium.cpuReservationCores } }, 'nor a memory cap');
+  const bigReservation = { ...DEMO, memoryReservationBytes: 768 * MiB };
+  assert.is((decideUp(bigReservation, HOST, NONE, SETTINGS, NOW) as { target: { memoryReservationBytes: number } }).target.memoryReservationBytes, 768 * MiB, 'a reservation is never lowered on the way up');
   const smallMemoryMediumCpu = { ...DEMO, cpuLimitCores: 2 };
   assert.is((decideUp(smallMemoryMediumCpu, HOST, NONE, SETTINGS, NOW) as { target: { size: string } }).target.size, 'medium');
 });
@@ -39,6 +43,9 @@ test('up: to the recommender\'s figure when it is higher than the next tier', ()
   assert.ok(verdict.resize && verdict.target.size === 'large', JSON.stringify(verdict));
   const lower = recommend(usage(0.3 * GiB, 0.2));
   assert.ok((decideUp(DEMO, HOST, NONE, SETTINGS, NOW, lower) as { target: { size: string } }).target.size === 'medium', 'a lower figure does not hold the next tier back');
+  const unsure = recommend(usage(2.5 * GiB, 0.5, 3600));
+  assert.is(unsure.confidence, 'low');
+  assert.is((decideUp(DEMO, HOST, NONE, SETTINGS, NOW, unsure) as { target: { size: string } }).target.size, 'medium', 'an hour of history does not jump two tiers');
 });
 
 test('refusals, each with its reason: opt-in, cooldown, daily limit, unreadable usage, ceiling, host memory, host CPUs, no limits', () => {
@@ -76,14 +83,14 @@ test('the webhook payload: critical and danger HeadroomMemoryHigh and HeadroomCp
     version: '4', status: 'firing', receiver: 'autosize', groupLabels: {}, commonLabels: {}, externalURL: 'http://am', groupKey: 'k', truncatedAlerts: 0,
     alerts: [
       alert({ alertname: 'HeadroomMemoryHigh', severity: 'critical', container: 'web' }),
-      alert({ alertname: 'HeadroomCpuHigh', severity: 'danger', container: 'db' }),
+      alert({ alertname: 'HeadroomCpuHigh', severity: 'danger', container: 'db', instance: 'exporter:9477', host: 'web-2' }),
       alert({ alertname: 'HeadroomMemoryHigh', severity: 'warning', container: 'web' }),
       alert({ alertname: 'HeadroomMemoryHigh', severity: 'critical' }),
       alert({ alertname: 'HeadroomContainerRestarting', severity: 'critical', container: 'web' }),
       alert({ alertname: 'HeadroomMemoryHigh', severity: 'critical', container: 'web' }, 'resolved'),
     ],
   });
-  assert.equal(actingAlerts(payload), { acting: [{ container: 'web', alertname: 'HeadroomMemoryHigh', severity: 'critical' }, { container: 'db', alertname: 'HeadroomCpuHigh', severity: 'danger' }], ignored: 4 });
+  assert.equal(actingAlerts(payload), { acting: [{ container: 'web', alertname: 'HeadroomMemoryHigh', severity: 'critical', instance: '', host: '' }, { container: 'db', alertname: 'HeadroomCpuHigh', severity: 'danger', instance: 'exporter:9477', host: 'web-2' }], ignored: 4 });
   for (const bad of [{}, { version: '3', status: 'firing', receiver: 'x', groupLabels: {}, commonLabels: {}, alerts: [alert({})] }, { version: '4', status: 'firing', receiver: 'x', groupLabels: {}, commonLabels: {}, alerts: [] }, { version: '4', status: 'firing', receiver: 'x', groupLabels: {}, commonLabels: {}, alerts: [{ labels: 'no' }] }]) {
     assert.not.ok(webhookSchema.safeParse(bad).success, JSON.stringify(bad));
   }

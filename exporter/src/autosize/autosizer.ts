@@ -1,7 +1,7 @@
 // Automatic sizing in host mode: gathers what a decision needs (the container's limits, its working set, the
 // host's capacity, its recent changes, the recommender's figure), decides (policy.ts), applies in place
-// (resize/container.ts), and records every decision. One container's decisions run one after another, so two
-// alerts arriving together give one change and one refusal.
+// (resize/container.ts), and records every decision. Decisions run one at a time, so two alerts arriving
+// together give one change and one refusal, and two containers raised at once each see the other's new limit.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { Counter } from 'prom-client';
@@ -11,10 +11,11 @@ import { readHostCpu, readHostMemory } from '../kernel/host.js';
 import type { Recommendation } from '../recommend/decide.js';
 import { updateEnvText } from '../recommend/envfile.js';
 import { applyResize, cgroupLimits, inspectContainer, type ContainerAnswer, type ResizeTarget } from '../resize/container.js';
-import { cpuLimitCores } from '../resize/plan.js';
+import { cpuLimitCores, type SizeRequest } from '../resize/plan.js';
+import type { EngineError } from '../docker/engine.js';
 import { formatCpus, formatMemorySize } from '../sizes.js';
 import type { ActingAlert } from './payload.js';
-import { decideDown, decideUp, describeLimits, type AutosizeSettings, type ContainerView, type Direction, type Target, type Verdict } from './policy.js';
+import { DAY_MS, decideDown, decideUp, describeLimits, type AutosizeSettings, type ContainerView, type Direction, type RecentChanges, type Target, type Verdict } from './policy.js';
 import type { AutosizeStore, Decision } from './store.js';
 
 export type DecisionLabels = 'container' | 'direction' | 'result';
@@ -26,16 +27,22 @@ export interface AutosizerDeps {
   settings: AutosizeSettings;
   decisions: Counter<DecisionLabels>;
   log: Logger;
-  /** The recommender's figure for a container (undefined without Prometheus or without data). */
-  recommendation?: (container: string) => Promise<Recommendation | undefined>;
-  /** The compose env file whose sizes follow the changes of one compose service's container. */
-  envFile?: { path: string; composeService: string };
+  /** The recommender's figure for a container, on the instance that saw it when known (undefined without Prometheus or data). */
+  recommendation?: (container: string, instance?: string) => Promise<Recommendation | undefined>;
+  /** The compose env file whose sizes follow the changes of one compose project's service's container. */
+  envFile?: { path: string; composeProject: string; composeService: string };
+  /** This host's name (--autosize.host): recorded with each decision; '' when not set. */
+  host?: string;
   now?: () => number;
 }
 
 export class Autosizer {
-  private readonly queues = new Map<string, Promise<unknown>>();
+  private queue: Promise<unknown> = Promise.resolve();
   private readonly now: () => number;
+  /** Updates sent, by container, in case recording one failed: the guardrails still count them. */
+  private readonly sent = new Map<string, number[]>();
+  /** The last scale-down refusal recorded per container: the periodic check records a refusal only when it changes. */
+  private readonly lastDownRefusal = new Map<string, string>();
 
   constructor(private readonly deps: AutosizerDeps) {
     this.now = deps.now ?? Date.now;
@@ -45,22 +52,23 @@ export class Autosizer {
     return this.deps.watcher.list().map(({ facts }) => facts).find((facts) => facts.running && facts.labels.container === name);
   }
 
-  /** Runs task after every earlier task of the same container. */
-  private serialized<T>(container: string, task: () => Promise<T>): Promise<T> {
-    const previous = this.queues.get(container) ?? Promise.resolve();
-    const next = previous.then(task, task);
-    const settled = next.catch(() => undefined);
-    this.queues.set(container, settled);
-    void settled.then(() => { if (this.queues.get(container) === settled) this.queues.delete(container); });
+  /** Runs task after every earlier decision. */
+  private serialized<T>(task: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(task, task);
+    this.queue = next.catch(() => undefined);
     return next;
+  }
+
+  private get host(): string {
+    return this.deps.host ?? '';
   }
 
   /** A critical or danger alert of a container: scale up. undefined when no running container has that name. */
   async onAlert(alert: ActingAlert): Promise<Decision | undefined> {
     if (!this.running(alert.container)) return undefined;
-    return this.serialized(alert.container, async () => {
+    return this.serialized(async () => {
       const facts = this.running(alert.container);
-      return facts ? this.decide('up', facts, `${alert.alertname} ${alert.severity}`) : undefined;
+      return facts ? this.decide('up', facts, `${alert.alertname} ${alert.severity}`, alert.instance || undefined) : undefined;
     });
   }
 
@@ -68,7 +76,7 @@ export class Autosizer {
   async checkScaleDown(): Promise<Decision[]> {
     const decisions: Decision[] = [];
     for (const facts of this.deps.watcher.list().map((container) => container.facts).filter((candidate) => candidate.running && candidate.autosize)) {
-      const decision = await this.serialized(facts.labels.container, () => this.decide('down', facts, 'scale-down check'));
+      const decision = await this.serialized(() => this.decide('down', facts, 'scale-down check'));
       if (decision) decisions.push(decision);
     }
     return decisions;
@@ -81,7 +89,10 @@ export class Autosizer {
       if (!facts.running || facts.id === self) continue;
       try {
         otherMemoryLimitsBytes += (await inspectContainer(this.deps.engine, facts.id)).HostConfig.Memory;
-      } catch { /* gone meanwhile */ }
+      } catch (error) {
+        // Gone meanwhile: it holds no memory. Anything else: the sum is unknown, and no raise is safe.
+        if ((error as EngineError).status !== 404) throw new Error(`host capacity unknown: ${(error as Error).message}`);
+      }
     }
     return { memoryBytes: readHostMemory(procfs).totalBytes, cpus: readHostCpu(procfs).cpuCount, otherMemoryLimitsBytes };
   }
@@ -105,40 +116,64 @@ export class Autosizer {
     return view;
   }
 
-  private async recommendationFor(container: string): Promise<Recommendation | undefined> {
+  private async recommendationFor(container: string, instance?: string): Promise<Recommendation | undefined> {
     try {
-      return await this.deps.recommendation?.(container);
+      return await this.deps.recommendation?.(container, instance);
     } catch (error) {
       this.deps.log.warn({ container, err: (error as Error).message }, 'autosize: no recommendation');
       return undefined;
     }
   }
 
-  private async decide(direction: Direction, facts: ContainerFacts, trigger: string): Promise<Decision | undefined> {
+  /** The guardrails' view of recent changes: the database's, and the updates sent that it may lack. */
+  private async recentChanges(container: string, now: number): Promise<RecentChanges> {
+    const recorded = await this.deps.store.recentChanges(this.host, container, now);
+    const sent = (this.sent.get(container) ?? []).filter((at) => at > now - DAY_MS);
+    const last = Math.max(recorded.lastAppliedAt ?? -Infinity, ...sent);
+    return { lastAppliedAt: Number.isFinite(last) ? last : undefined, appliedInLastDay: Math.max(recorded.appliedInLastDay, sent.length) };
+  }
+
+  private async decide(direction: Direction, facts: ContainerFacts, trigger: string, instance?: string): Promise<Decision | undefined> {
     const now = this.now();
     let container: ContainerAnswer;
     try {
       container = await inspectContainer(this.deps.engine, facts.id);
     } catch (error) {
-      return this.finish(facts, { decidedAt: now, direction, trigger, fromMemoryBytes: 0, fromCpus: null }, { reason: `engine: ${(error as Error).message}` }, 'failed');
+      return this.finish(facts, { decidedAt: now, direction, trigger, fromMemoryBytes: 0, fromCpus: null }, { reason: `engine: ${(error as Error).message}` }, 'refused');
     }
     const base = { decidedAt: now, direction, trigger, fromMemoryBytes: container.HostConfig.Memory, fromCpus: cpuLimitCores(container.HostConfig) };
     const view = await this.view(facts, container);
-    const recent = await this.deps.store.recentChanges(view.name, now);
+    const recent = await this.recentChanges(view.name, now);
     let verdict: Verdict | undefined;
-    if (direction === 'up') {
-      // The opt-in is checked before anything else is read: a container not opted in costs one inspection.
-      const recommendation = view.optedIn ? await this.recommendationFor(view.name) : undefined;
-      verdict = decideUp(view, view.optedIn ? await this.hostView(facts.id) : { memoryBytes: 0, cpus: 0, otherMemoryLimitsBytes: 0 }, recent, this.deps.settings, now, recommendation);
-    } else {
-      const recommendation = await this.recommendationFor(view.name);
-      if (!recommendation) return undefined;
-      verdict = decideDown(view, await this.hostView(facts.id), recent, this.deps.settings, now, recommendation);
-      if (!verdict) return undefined;
+    try {
+      if (direction === 'up') {
+        // A container not opted in is refused before anything else is read.
+        const recommendation = view.optedIn ? await this.recommendationFor(view.name, instance) : undefined;
+        verdict = decideUp(view, view.optedIn ? await this.hostView(facts.id) : { memoryBytes: 0, cpus: 0, otherMemoryLimitsBytes: 0 }, recent, this.deps.settings, now, recommendation);
+      } else {
+        const recommendation = await this.recommendationFor(view.name);
+        if (!recommendation) return undefined;
+        verdict = decideDown(view, await this.hostView(facts.id), recent, this.deps.settings, now, recommendation);
+        if (!verdict) return undefined;
+      }
+    } catch (error) {
+      verdict = { resize: false, reason: (error as Error).message };
     }
-    if (!verdict.resize) return this.finish(facts, base, verdict, 'refused');
+    if (!verdict.resize) {
+      if (direction === 'down') {
+        if (this.lastDownRefusal.get(view.name) === verdict.reason) return undefined;
+        this.lastDownRefusal.set(view.name, verdict.reason);
+      }
+      return this.finish(facts, base, verdict, 'refused');
+    }
+    this.lastDownRefusal.delete(view.name);
     const { target } = verdict;
-    const request = { memoryBytes: target.memoryLimitBytes, cpuCores: target.cpuLimitCores, ...(target.memoryReservationBytes === undefined ? {} : { memoryReservationBytes: target.memoryReservationBytes }) };
+    const request: SizeRequest = {};
+    if (target.memoryLimitBytes !== null) request.memoryBytes = target.memoryLimitBytes;
+    if (target.cpuLimitCores !== null) request.cpuCores = target.cpuLimitCores;
+    if (target.memoryReservationBytes !== undefined) request.memoryReservationBytes = target.memoryReservationBytes;
+    const sentAt = this.now();
+    this.sent.set(view.name, [...(this.sent.get(view.name) ?? []).filter((at) => at > sentAt - DAY_MS), sentAt]);
     try {
       const applied = await applyResize(this.deps.engine, container, request);
       if (applied.problems.length > 0) return this.finish(facts, base, { reason: `applied, but read back: ${applied.problems.join('; ')}`, target }, 'failed');
@@ -153,8 +188,10 @@ export class Autosizer {
   /** Writes the new sizes into the env file when the container is the compose service it sizes. */
   private persist(facts: ContainerFacts, target: Target): void {
     const envFile = this.deps.envFile;
-    if (!envFile || facts.labels.compose_service !== envFile.composeService) return;
-    const variables: Record<string, string> = { MEMORY_LIMIT: formatMemorySize(target.memoryLimitBytes), CPU_LIMIT: formatCpus(target.cpuLimitCores) };
+    if (!envFile || facts.labels.compose_project !== envFile.composeProject || facts.labels.compose_service !== envFile.composeService) return;
+    const variables: Record<string, string> = {};
+    if (target.memoryLimitBytes !== null) variables.MEMORY_LIMIT = formatMemorySize(target.memoryLimitBytes);
+    if (target.cpuLimitCores !== null) variables.CPU_LIMIT = formatCpus(target.cpuLimitCores);
     if (target.memoryReservationBytes !== undefined) variables.MEMORY_RESERVATION = formatMemorySize(target.memoryReservationBytes);
     if (target.cpuReservationCores !== undefined) variables.CPU_RESERVATION = formatCpus(target.cpuReservationCores);
     try {
@@ -169,6 +206,7 @@ export class Autosizer {
   private async finish(facts: ContainerFacts, base: Pick<Decision, 'decidedAt' | 'direction' | 'trigger' | 'fromMemoryBytes' | 'fromCpus'>, verdict: { reason: string; target?: Target }, result: Decision['result']): Promise<Decision> {
     const decision: Decision = {
       ...base,
+      host: this.host,
       container: facts.labels.container,
       composeProject: facts.labels.compose_project,
       composeService: facts.labels.compose_service,

@@ -52,10 +52,12 @@ export async function startAutosize({ config, registry, log, hostMode, shared }:
     sysfs: config.sysfs,
   };
   const prometheusUrl = config.autosizePrometheusUrl;
-  const recommendation = prometheusUrl === undefined ? undefined : async (container: string): Promise<Recommendation | undefined> => {
+  const hostFilter = config.autosizeHost === '' ? {} : { host: config.autosizeHost };
+  const recommendation = prometheusUrl === undefined ? undefined : async (container: string, instance?: string): Promise<Recommendation | undefined> => {
     try {
-      const usages = await collectUsage(prometheusClient(prometheusUrl), config.autosizeWindow, { container });
-      return usages[0] ? recommend(usages[0]) : undefined;
+      const usages = await collectUsage(prometheusClient(prometheusUrl), config.autosizeWindow, { container, ...(instance ? { instance } : {}), ...hostFilter });
+      // Several series of that name (containers of other hosts or exporters): none of them is surely this one.
+      return usages.length === 1 ? recommend(usages[0]!) : undefined;
     } catch (error) {
       if (error instanceof NoDataError) return undefined;
       throw error;
@@ -69,8 +71,14 @@ export async function startAutosize({ config, registry, log, hostMode, shared }:
     decisions,
     log,
     ...(recommendation ? { recommendation } : {}),
-    ...(config.autosizeEnvFile ? { envFile: { path: config.autosizeEnvFile, composeService: config.autosizeEnvService } } : {}),
+    ...(config.autosizeEnvFile ? { envFile: { path: config.autosizeEnvFile, composeProject: config.autosizeEnvProject, composeService: config.autosizeEnvService } } : {}),
+    host: config.autosizeHost,
   });
+  // Decisions are kept as long as usage reports (--statistics.retention).
+  const prune = () => store.prune(Date.now() - config.statisticsRetention * 1000).catch((error: Error) => log.error({ err: error.message }, 'autosize: cannot prune decisions'));
+  await prune();
+  const pruner = setInterval(() => void prune(), 6 * 3600 * 1000);
+  pruner.unref();
   const timer = recommendation === undefined ? undefined : setInterval(() => {
     autosizer.checkScaleDown().catch((error: Error) => log.error({ err: error.message }, 'autosize: scale-down check failed'));
   }, config.autosizeCheckInterval * 1000);
@@ -81,12 +89,16 @@ export async function startAutosize({ config, registry, log, hostMode, shared }:
     max_changes_per_day: settings.maxChangesPerDay,
     host_memory_reserve: formatMemorySize(settings.hostMemoryReserveBytes),
     usage_margin: settings.usageMargin,
+    host: config.autosizeHost === '' ? 'any (--autosize.host not set)' : config.autosizeHost,
     scale_down: recommendation === undefined ? 'off (no --autosize.prometheus-url)' : `every ${formatDuration(config.autosizeCheckInterval)} over ${formatDuration(config.autosizeWindow)}`,
   };
   log.info(shownSettings, 'automatic sizing on');
   return {
-    mount: (app) => mountAutosizeRoutes(app, { token, autosizer, store, settings: shownSettings, log }),
+    mount: (app) => mountAutosizeRoutes(app, { token, autosizer, store, settings: shownSettings, host: config.autosizeHost, log }),
     links: [{ path: '/autosize', title: 'Automatic sizing' }],
-    close: async () => { if (timer) clearInterval(timer); },
+    close: async () => {
+      if (timer) clearInterval(timer);
+      clearInterval(pruner);
+    },
   };
 }

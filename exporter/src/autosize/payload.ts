@@ -22,15 +22,16 @@ export type WebhookPayload = z.infer<typeof webhookSchema>;
 export const ACTING_ALERTS = ['HeadroomMemoryHigh', 'HeadroomCpuHigh'] as const;
 export const ACTING_SEVERITIES = ['critical', 'danger'] as const;
 
-export interface ActingAlert { container: string; alertname: string; severity: string }
+/** An alert to act on: its container, and the instance and host of the exporter that saw it ('' when unlabelled). */
+export interface ActingAlert { container: string; alertname: string; severity: string; instance: string; host: string }
 
 /** Firing alerts of ACTING_ALERTS at ACTING_SEVERITIES that name a container; the count of the others. */
 export function actingAlerts(payload: WebhookPayload): { acting: ActingAlert[]; ignored: number } {
   const acting: ActingAlert[] = [];
   for (const alert of payload.alerts) {
-    const { alertname = '', severity = '', container = '' } = alert.labels;
+    const { alertname = '', severity = '', container = '', instance = '', host = '' } = alert.labels;
     if (alert.status === 'firing' && (ACTING_ALERTS as readonly string[]).includes(alertname) && (ACTING_SEVERITIES as readonly string[]).includes(severity) && container !== '') {
-      acting.push({ container, alertname, severity });
+      acting.push({ container, alertname, severity, instance, host });
     }
   }
   return { acting, ignored: payload.alerts.length - acting.length };

@@ -43,11 +43,14 @@ export interface RecentChanges {
   appliedInLastDay: number;
 }
 
-/** The limits a decision moves to: a tier, or the recommender's custom figures. */
+/**
+ * The limits a decision moves to: a tier, or the recommender's custom figures. Only the limits the container
+ * has: a container without a CPU limit is not given one (null), nor one without a memory limit a memory cap.
+ */
 export interface Target {
   size: Tier['name'] | 'custom';
-  memoryLimitBytes: number;
-  cpuLimitCores: number;
+  memoryLimitBytes: number | null;
+  cpuLimitCores: number | null;
   /** Set with the limits on the way up; unchanged (undefined) on the way down. */
   memoryReservationBytes?: number;
   cpuReservationCores?: number;
@@ -65,6 +68,22 @@ function tierTarget(tier: Tier): Target {
   return targetOfSizing(tier.name, tier);
 }
 
+/** The target on the limits the container has; on the way up, a reservation never lower than the current one. */
+function onItsLimits(target: Target, container: ContainerView): Target {
+  const restricted: Target = { ...target };
+  if (container.memoryLimitBytes === 0) {
+    restricted.memoryLimitBytes = null;
+    delete restricted.memoryReservationBytes;
+  } else if (restricted.memoryReservationBytes !== undefined) {
+    restricted.memoryReservationBytes = Math.max(restricted.memoryReservationBytes, container.memoryReservationBytes);
+  }
+  if (container.cpuLimitCores === null) {
+    restricted.cpuLimitCores = null;
+    delete restricted.cpuReservationCores;
+  }
+  return restricted;
+}
+
 /**
  * The next tier up: the smallest at or above both limits and above at least one of the limits the container
  * has (a container with only a memory limit is not "raised" by being given a CPU limit).
@@ -79,8 +98,8 @@ function isExactly(tier: Tier | undefined, container: ContainerView): boolean {
   return tier !== undefined && tier.memoryLimitBytes === container.memoryLimitBytes && tier.cpuLimitCores === container.cpuLimitCores;
 }
 
-export function describeLimits(memoryBytes: number, cpuCores: number | null): string {
-  return `${memoryBytes > 0 ? formatMemorySize(memoryBytes) : 'no memory limit'}, ${cpuCores === null ? 'no CPU limit' : `${formatCpus(cpuCores)} CPUs`}`;
+export function describeLimits(memoryBytes: number | null, cpuCores: number | null): string {
+  return `${memoryBytes !== null && memoryBytes > 0 ? formatMemorySize(memoryBytes) : 'no memory limit'}, ${cpuCores === null ? 'no CPU limit' : `${formatCpus(cpuCores)} CPUs`}`;
 }
 
 /** Refusals every change shares: opt-in, cooldown, daily count, a readable working set. */
@@ -97,19 +116,21 @@ function commonRefusal(container: ContainerView, recent: RecentChanges, settings
 /** Refusals of a target: the ceiling, usage plus margin, host capacity. */
 function targetRefusal(target: Target, container: ContainerView, host: HostView, settings: AutosizeSettings): string | undefined {
   const ceiling = settings.maxTier;
-  if (target.memoryLimitBytes > ceiling.memoryLimitBytes || target.cpuLimitCores > ceiling.cpuLimitCores) {
+  if ((target.memoryLimitBytes ?? 0) > ceiling.memoryLimitBytes || (target.cpuLimitCores ?? 0) > ceiling.cpuLimitCores) {
     return `ceiling: ${target.size} (${describeLimits(target.memoryLimitBytes, target.cpuLimitCores)}) is above the ceiling tier ${ceiling.name} (--autosize.max-tier)`;
   }
-  const floor = (container.workingSetBytes ?? 0) * (1 + settings.usageMargin);
-  if (target.memoryLimitBytes < floor) {
-    return `usage: a memory limit of ${formatMemorySize(target.memoryLimitBytes)} is under the working set ${formatMemorySize(container.workingSetBytes ?? 0)} plus ${Math.round(settings.usageMargin * 100)} %`;
+  if (target.memoryLimitBytes !== null) {
+    const floor = (container.workingSetBytes ?? 0) * (1 + settings.usageMargin);
+    if (target.memoryLimitBytes < floor) {
+      return `usage: a memory limit of ${formatMemorySize(target.memoryLimitBytes)} is under the working set ${formatMemorySize(container.workingSetBytes ?? 0)} plus ${Math.round(settings.usageMargin * 100)} %`;
+    }
+    const allowed = host.memoryBytes - settings.hostMemoryReserveBytes;
+    const sum = host.otherMemoryLimitsBytes + target.memoryLimitBytes;
+    if (target.memoryLimitBytes > container.memoryLimitBytes && sum > allowed) {
+      return `host capacity: memory limits would sum to ${formatMemorySize(sum)}, over the host's ${formatMemorySize(host.memoryBytes)} less the reserve of ${formatMemorySize(settings.hostMemoryReserveBytes)} (--autosize.host-memory-reserve)`;
+    }
   }
-  const allowed = host.memoryBytes - settings.hostMemoryReserveBytes;
-  const sum = host.otherMemoryLimitsBytes + target.memoryLimitBytes;
-  if (target.memoryLimitBytes > container.memoryLimitBytes && sum > allowed) {
-    return `host capacity: memory limits would sum to ${formatMemorySize(sum)}, over the host's ${formatMemorySize(host.memoryBytes)} less the reserve of ${formatMemorySize(settings.hostMemoryReserveBytes)} (--autosize.host-memory-reserve)`;
-  }
-  if (target.cpuLimitCores > host.cpus) return `host capacity: a CPU limit of ${formatCpus(target.cpuLimitCores)} is over the host's ${host.cpus} CPUs`;
+  if (target.cpuLimitCores !== null && target.cpuLimitCores > host.cpus) return `host capacity: a CPU limit of ${formatCpus(target.cpuLimitCores)} is over the host's ${host.cpus} CPUs`;
   return undefined;
 }
 
@@ -123,11 +144,13 @@ export function decideUp(container: ContainerView, host: HostView, recent: Recen
   if (container.memoryLimitBytes === 0 && container.cpuLimitCores === null) return { resize: false, reason: 'no limits: the container runs without a memory or CPU limit, there is nothing to raise' };
   const next = nextTierUp(container);
   let target: Target | undefined = next ? tierTarget(next) : undefined;
-  if (recommendation && (target === undefined || recommendation.sizing.memoryLimitBytes > target.memoryLimitBytes || recommendation.sizing.cpuLimitCores > target.cpuLimitCores)) {
+  // A recommendation from too little history does not move anything.
+  if (recommendation?.confidence === 'ok' && (target === undefined || recommendation.sizing.memoryLimitBytes > (target.memoryLimitBytes ?? 0) || recommendation.sizing.cpuLimitCores > (target.cpuLimitCores ?? 0))) {
     const raises = recommendation.sizing.memoryLimitBytes > container.memoryLimitBytes || recommendation.sizing.cpuLimitCores > (container.cpuLimitCores ?? 0);
     if (raises) target = targetOfSizing(recommendation.size, recommendation.sizing);
   }
   if (target === undefined) return { resize: false, reason: `ceiling: no tier is above ${describeLimits(container.memoryLimitBytes, container.cpuLimitCores)}` };
+  target = onItsLimits(target, container);
   const targetProblem = targetRefusal(target, container, host, settings);
   return targetProblem ? { resize: false, reason: targetProblem, target } : { resize: true, target };
 }
@@ -143,13 +166,13 @@ export function decideDown(container: ContainerView, host: HostView, recent: Rec
   if (current <= 0 || recommended === -1 || recommended >= current) return undefined;
   const refusal = commonRefusal(container, recent, settings, now);
   const lower = TIERS[current - 1]!;
-  const target: Target = { size: lower.name, memoryLimitBytes: lower.memoryLimitBytes, cpuLimitCores: lower.cpuLimitCores };
+  const target = onItsLimits({ size: lower.name, memoryLimitBytes: lower.memoryLimitBytes, cpuLimitCores: lower.cpuLimitCores }, container);
   if (refusal) return { resize: false, reason: refusal, target };
   if (recommendation.confidence !== 'ok') return { resize: false, reason: 'low confidence: the recommender has too little history for a scale down', target };
-  if (target.memoryLimitBytes <= container.memoryReservationBytes) {
+  if (target.memoryLimitBytes !== null && target.memoryLimitBytes <= container.memoryReservationBytes) {
     return { resize: false, reason: `reservation: ${lower.name}'s memory limit ${formatMemorySize(target.memoryLimitBytes)} is not above the reservation ${formatMemorySize(container.memoryReservationBytes)}`, target };
   }
-  if (container.cpuReservationCores !== undefined && target.cpuLimitCores < container.cpuReservationCores) {
+  if (container.cpuReservationCores !== undefined && target.cpuLimitCores !== null && target.cpuLimitCores < container.cpuReservationCores) {
     return { resize: false, reason: `reservation: ${lower.name}'s CPU limit ${formatCpus(target.cpuLimitCores)} is under the reservation ${formatCpus(container.cpuReservationCores)}`, target };
   }
   const targetProblem = targetRefusal(target, container, host, settings);

@@ -16,6 +16,8 @@ export interface AutosizeRouteDeps {
   autosizer: Autosizer;
   store: AutosizeStore;
   settings: Record<string, unknown>;
+  /** --autosize.host: alerts labelled with another host are not this exporter's; '' acts on every alert. */
+  host: string;
   log: Logger;
 }
 
@@ -68,7 +70,9 @@ export function mountAutosizeRoutes(app: Express, deps: AutosizeRouteDeps): void
       response.status(400).json({ error: 'not an Alertmanager webhook payload (version 4)', issues: payload.error.issues.slice(0, 10).map((issue) => `${issue.path.join('.')}: ${issue.message}`) });
       return;
     }
-    const { acting, ignored } = actingAlerts(payload.data);
+    const all = actingAlerts(payload.data);
+    const acting = deps.host === '' ? all.acting : all.acting.filter((alert) => alert.host === deps.host);
+    const ignored = all.ignored + all.acting.length - acting.length;
     const decisions: Decision[] = [];
     const unknown: string[] = [];
     try {

@@ -7,6 +7,7 @@ export type DecisionResult = 'applied' | 'refused' | 'failed';
 
 export interface Decision {
   decidedAt: number;
+  host: string;
   container: string;
   composeProject: string;
   composeService: string;
@@ -24,6 +25,7 @@ export interface Decision {
 interface DecisionRow {
   id: number;
   decided_at: number | string;
+  host: string;
   container: string;
   compose_project: string;
   compose_service: string;
@@ -39,6 +41,7 @@ interface DecisionRow {
 }
 
 const TABLE = 'autosize_decisions';
+const CHANGE_RESULTS: DecisionResult[] = ['applied', 'failed'];
 
 /** PostgreSQL gives bigint columns back as strings. */
 const integer = (value: number | string): number => Number(value);
@@ -47,6 +50,7 @@ function fromRow(row: DecisionRow): Decision & { id: number } {
   return {
     id: row.id,
     decidedAt: integer(row.decided_at),
+    host: row.host,
     container: row.container,
     composeProject: row.compose_project,
     composeService: row.compose_service,
@@ -68,6 +72,7 @@ export class AutosizeStore {
   async record(decision: Decision): Promise<void> {
     await this.db(TABLE).insert({
       decided_at: decision.decidedAt,
+      host: decision.host,
       container: decision.container,
       compose_project: decision.composeProject,
       compose_service: decision.composeService,
@@ -83,6 +88,11 @@ export class AutosizeStore {
     });
   }
 
+  /** Removes the decisions older than `before` (the statistics retention); the number removed. */
+  async prune(before: number): Promise<number> {
+    return this.db(TABLE).where('decided_at', '<', before).delete();
+  }
+
   /** Newest first. */
   async list(limit: number, container?: string): Promise<Array<Decision & { id: number }>> {
     const query = this.db<DecisionRow>(TABLE).select('*').orderBy([{ column: 'decided_at', order: 'desc' }, { column: 'id', order: 'desc' }]).limit(limit);
@@ -90,11 +100,14 @@ export class AutosizeStore {
     return (await query).map(fromRow);
   }
 
-  /** The applied changes of a container that the cooldown and the daily limit look at. */
-  async recentChanges(container: string, now: number): Promise<RecentChanges> {
-    const rows: Array<{ decided_at: number | string }> = await this.db(TABLE).select('decided_at')
-      .where({ container, result: 'applied' }).andWhere('decided_at', '>', now - DAY_MS).orderBy('decided_at', 'desc');
-    const last = await this.db(TABLE).max({ at: 'decided_at' }).where({ container, result: 'applied' }).first() as { at: number | string | null } | undefined;
+  /**
+   * The changes of a container that the cooldown and the daily limit look at: applied ones, and failed ones,
+   * whose update may have reached the engine (a timeout, limits read back wrong).
+   */
+  async recentChanges(host: string, container: string, now: number): Promise<RecentChanges> {
+    const changes = () => this.db(TABLE).where({ host, container }).whereIn('result', CHANGE_RESULTS);
+    const rows: Array<{ decided_at: number | string }> = await changes().select('decided_at').andWhere('decided_at', '>', now - DAY_MS);
+    const last = await changes().max({ at: 'decided_at' }).first() as { at: number | string | null } | undefined;
     return { lastAppliedAt: last?.at === null || last?.at === undefined ? undefined : integer(last.at), appliedInLastDay: rows.length };
   }
 }

@@ -11,11 +11,12 @@ export const SUBQUERY_STEP = '1m';
 export const CPU_QUANTILE = 0.95;
 
 /** Which series to size: one instance, one container (host mode), both, or none for all of them. */
-export interface TargetFilter { instance?: string | undefined; container?: string | undefined; composeService?: string | undefined }
+export interface TargetFilter { instance?: string | undefined; container?: string | undefined; composeService?: string | undefined; /** Many hosts in one store: the `host` label. */ host?: string | undefined }
 
 /** A label selector body such as `instance="host:9477",container="web"`; empty selects every series. */
 export function targetSelector(filter: TargetFilter, withContainer = true): string {
   const matchers: string[] = [];
+  if (filter.host) matchers.push(`host=${JSON.stringify(filter.host)}`);
   if (filter.instance) matchers.push(`instance=${JSON.stringify(filter.instance)}`);
   if (withContainer && filter.container) matchers.push(`container=${JSON.stringify(filter.container)}`);
   if (withContainer && filter.composeService) matchers.push(`compose_service=${JSON.stringify(filter.composeService)}`);

@@ -7,6 +7,8 @@ export async function up(db: Knex): Promise<void> {
   await db.schema.createTable('autosize_decisions', (table) => {
     table.increments('id').primary();
     table.bigInteger('decided_at').notNullable();
+    /** --autosize.host of the exporter that decided ('' when not set): hosts sharing a database keep apart. */
+    table.string('host', 255).notNullable();
     table.string('container', 255).notNullable();
     table.string('compose_project', 255).notNullable();
     table.string('compose_service', 255).notNullable();
@@ -20,7 +22,7 @@ export async function up(db: Knex): Promise<void> {
     table.string('to_size', 16);
     table.bigInteger('to_memory_bytes');
     table.double('to_cpus');
-    table.index(['container', 'decided_at']);
+    table.index(['host', 'container', 'decided_at']);
     table.index(['decided_at']);
   });
 }
