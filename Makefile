@@ -18,6 +18,9 @@ STACK = $(COMPOSE) -p headroom -f compose/docker-compose.yml -f compose/compose-
 DOCKER ?= docker
 SWARM_FILES = -c compose/docker-compose.yml -c compose/swarm.yml $(foreach file,$(COMPOSE_OVERRIDE),-c $(file))
 STACK_SIZES = node compose/stack-env.mjs --size='$(SIZE)' --env-path='$(ENV_FILE)'
+# The bearer token of automatic sizing's webhook (the exporter and Alertmanager mount it): made once per
+# checkout, random, never committed.
+AUTOSIZE_TOKEN := compose/autosize-token
 PROMETHEUS_URL ?= http://127.0.0.1:9090
 # The compose service make tune sizes (the exporter watches every container of the stack).
 TUNE_SERVICE ?= demo
@@ -77,8 +80,11 @@ bench-docker: build ## Host mode in a private Docker engine: 10, 50, 200 contain
 soak: build ## Ten-minute soak: scrapes every 100 ms and writes; RSS and fd figures (ARGS="--duration=20m --warmup=2m")
 	node scripts/soak.mjs $(ARGS)
 
-up: build ## Start the local stack on 127.0.0.1 (SIZE=small|medium|large; .env from make tune overrides it)
+up: build $(AUTOSIZE_TOKEN) ## Start the local stack on 127.0.0.1 (SIZE=small|medium|large; .env from make tune overrides it)
 	@sizes="$$($(STACK_SIZES))" && echo "sizes:" $$sizes && env $$sizes $(STACK) up -d --build
+
+$(AUTOSIZE_TOKEN):
+	@node -e "process.stdout.write(require('node:crypto').randomBytes(24).toString('hex') + '\\n')" > $@.tmp && mv $@.tmp $@ && echo "wrote a new automatic sizing token to $@"
 
 down: ## Stop the local stack, keeping its volumes (ARGS=-v removes them)
 	$(STACK) down $(ARGS)
@@ -89,7 +95,7 @@ logs: ## Follow the local stack's logs (ARGS=SERVICE for one)
 ps: ## List the local stack's containers and their health
 	$(STACK) ps
 
-swarm-up: build ## Deploy the stack on this swarm as stack headroom, the exporter on every node (SIZE=...; HEADROOM_IMAGE for many nodes)
+swarm-up: build $(AUTOSIZE_TOKEN) ## Deploy the stack on this swarm as stack headroom, the exporter on every node (SIZE=...; HEADROOM_IMAGE for many nodes)
 	@sizes="$$($(STACK_SIZES))" && echo "sizes:" $$sizes && env $$sizes $(STACK) build exporter && env $$sizes PROMETHEUS_CONFIG=prometheus-swarm.yml $(DOCKER) stack deploy --prune $(SWARM_FILES) headroom
 
 swarm-down: ## Remove the stack from the swarm and wait until its containers and network are gone (ARGS=-v: its volumes too)

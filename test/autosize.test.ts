@@ -3,7 +3,8 @@
 // demo's limits become medium's (2 GiB) in place (same id, same StartedAt), the exporter reports the new
 // limit and the alert resolves. Then every guardrail refuses with its reason recorded, two alerts together
 // give one change, and bad requests change nothing.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'uvu';
@@ -13,12 +14,13 @@ import { DEFAULT_RULE_OPTIONS } from '../alerting-rules/rules.js';
 import { readHostMemory } from '../exporter/src/kernel/host.js';
 import { formatMemorySize } from '../exporter/src/sizes.js';
 import { tierByName } from '../exporter/src/thresholds.js';
-import { CLI_COMMAND, freePort, REPO_ROOT, run, startExporter, waitFor, type RunningCli } from '../scripts/processes.js';
+import { CLI_COMMAND, freePort, REPO_ROOT, run, start, startExporter, waitFor, type RunningCli, type Started } from '../scripts/processes.js';
 import { fetchWithin, startEngine, type DockerEngine } from '../scripts/docker-engine.js';
 import { loadStandins, STANDIN_TAGS } from '../scripts/standin-images.js';
 import { startAlertmanager, startSmtpSink, type RunningAlertmanager, type SmtpSink } from './helpers/alertmanager.js';
 import { parseExposition } from './helpers/metrics-text.js';
-import { prometheusAlerts, prometheusConfig, query, startPrometheus, type RunningPrometheus } from './helpers/prometheus.js';
+import { backfillOpenMetrics, prometheusAlerts, prometheusConfig, query, startPrometheus, type RunningPrometheus } from './helpers/prometheus.js';
+import { DAY, historyOpenMetrics } from './helpers/recommend-history.js';
 import { substitute } from './helpers/dashboard-queries.js';
 import { AUTOSIZE_ANNOTATION_EXPR } from '../dashboards/src/overview.js';
 
@@ -59,8 +61,25 @@ async function runDemo(name: string, optedIn: boolean, limits: { memory: string;
     '--volume', `${path.join(REPO_ROOT, 'compose/demo/server.mjs')}:/app/server.mjs:ro`, IMAGE, 'node', '--expose-gc', '/app/server.mjs']);
 }
 
+/** The stack's gate in front of the engine, with limits-only updates on, and its read-only second socket. */
+const gateSocket = path.join(scratch, 'gate.sock');
+const readOnlyGateSocket = path.join(scratch, 'gate-ro.sock');
+let gate: Started | undefined;
+
+function gateRequest(socketPath: string, method: string, apiPath: string, body?: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const outgoing = request({ socketPath, method, path: apiPath, headers: body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (answer) => {
+      answer.resume();
+      answer.on('end', () => resolve(answer.statusCode ?? 0));
+    });
+    outgoing.on('error', reject);
+    outgoing.end(body);
+  });
+}
+
+/** The exporter in host mode through the gate, as in the stack. */
 async function startAutosizeExporter(extra: string[] = []): Promise<RunningCli> {
-  return startExporter([`--target.docker=${engine!.host}`, `--data.dir=${dataDir}`, '--autosize.enabled', `--autosize.token-file=${tokenFile}`, ...extra]);
+  return startExporter([`--target.docker=unix://${gateSocket}`, `--data.dir=${dataDir}`, '--autosize.enabled', `--autosize.token-file=${tokenFile}`, ...extra]);
 }
 
 function webhookPayload(container: string, alertname = 'HeadroomMemoryHigh', severity = 'critical') {
@@ -99,6 +118,10 @@ test.before(async () => {
   await runDemo('autosize-demo', true, undefined, demoPort);
   await runDemo('autosize-twin', true);
   await runDemo('autosize-plain', false, { memory: '512m', cpus: '0.5' });
+  gate = start(process.execPath, [path.join(REPO_ROOT, 'compose/docker-proxy/proxy.mjs')], {
+    env: { ...process.env, DOCKER_PROXY_UPSTREAM: engine.socket, DOCKER_PROXY_LISTEN: gateSocket, DOCKER_PROXY_LISTEN_READONLY: readOnlyGateSocket, DOCKER_PROXY_UPDATE: 'true' },
+  });
+  await waitFor('the gate listening', async () => existsSync(gateSocket) && existsSync(readOnlyGateSocket), 10_000, 100);
   await waitFor('the demo answering', async () => (await fetchWithin(`http://127.0.0.1:${demoPort}/health`, 2000).catch(() => undefined))?.ok, 30_000, 500);
 
   // Prometheus first (its URL is the recommender's); the exporter's scrape job is added once it listens.
@@ -127,6 +150,7 @@ test.before(async () => {
 
 test.after(async () => {
   await exporter?.stop();
+  await gate?.stop();
   await alertmanager?.stop();
   await prometheus?.stop();
   await smtp?.close();
@@ -194,6 +218,22 @@ test('not opted in: refused and recorded, nothing changed', async () => {
   assert.ok((await decisions('autosize-plain')).some((decision) => /^not opted in/.test(decision.reason)), 'recorded');
 });
 
+test('the gate passes a limits-only update of an opted-in container, and nothing else', async () => {
+  const demo = (await inspect('autosize-demo')).Id;
+  const plain = (await inspect('autosize-plain')).Id;
+  const before = await Promise.all(['autosize-demo', 'autosize-plain'].map(async (name) => (await inspect(name)).HostConfig));
+  const sameLimits = JSON.stringify({ Memory: before[0]!.Memory, MemorySwap: before[0]!.MemorySwap });
+  assert.is(await gateRequest(gateSocket, 'POST', `/v1.41/containers/${demo}/update`, sameLimits), 200, 'an opted-in container, limits only');
+  assert.is(await gateRequest(gateSocket, 'POST', `/v1.41/containers/${plain}/update`, JSON.stringify({ Memory: 1024 * MiB })), 403, 'not opted in');
+  assert.is(await gateRequest(gateSocket, 'POST', `/v1.41/containers/${demo}/update`, JSON.stringify({ Memory: MiB })), 403, 'under 6 MiB');
+  assert.is(await gateRequest(gateSocket, 'POST', `/v1.41/containers/${demo}/update`, JSON.stringify({ RestartPolicy: { Name: 'always' } })), 403, 'not a limit');
+  assert.is(await gateRequest(gateSocket, 'POST', `/v1.41/containers/${demo}/stop`), 403);
+  assert.is(await gateRequest(readOnlyGateSocket, 'POST', `/v1.41/containers/${demo}/update`, sameLimits), 403, 'the read-only socket passes no update');
+  assert.is(await gateRequest(readOnlyGateSocket, 'GET', '/v1.41/containers/json'), 200);
+  const after = await Promise.all(['autosize-demo', 'autosize-plain'].map(async (name) => (await inspect(name)).HostConfig));
+  assert.equal(after, before);
+});
+
 test('bad requests: no or a wrong token 401, malformed 400, an unknown container 404; none changes or records anything', async () => {
   const before = await Promise.all(['autosize-demo', 'autosize-twin', 'autosize-plain'].map(async (name) => (await inspect(name)).HostConfig));
   const recorded = (await decisions()).length;
@@ -235,6 +275,34 @@ test('guardrails, each refusing with its reason recorded: ceiling, host memory, 
   const answer = await postWebhook(webhookPayload('autosize-guarded'));
   assert.is(answer.body.decisions![0]!.result, 'applied', answer.body.decisions![0]!.reason);
   assert.is((await inspect('autosize-guarded')).HostConfig.Memory, medium.memoryLimitBytes);
+});
+
+test('down: the periodic check lowers a container one tier after quiet days, in place, keeping its reservation', async () => {
+  // Three days of a quiet autosize-twin (at medium since the test above), backfilled into a Prometheus of its own.
+  const historyDir = path.join(scratch, 'history');
+  const end = Math.floor(Date.now() / 1000 / 60) * 60 - 60;
+  await backfillOpenMetrics(historyOpenMetrics([{
+    instance: 'exporter:9477', container: 'autosize-twin', historySeconds: 3 * DAY,
+    cpuCores: (_, noise) => 0.1 + 0.05 * noise, memoryBytes: (_, noise) => (200 + 50 * noise) * MiB,
+    cpuLimitCores: medium.cpuLimitCores, memoryLimitBytes: medium.memoryLimitBytes,
+  }], end), historyDir);
+  const history = await startPrometheus({ dataDir: historyDir, configYaml: 'global:\n  evaluation_interval: 1s\n' });
+  try {
+    const before = await inspect('autosize-twin');
+    assert.is(before.HostConfig.Memory, medium.memoryLimitBytes);
+    await restartExporter([`--autosize.prometheus-url=${history.url}`, '--autosize.window=2d', '--autosize.check-interval=1s', '--autosize.cooldown=1s', '--autosize.max-changes-per-day=10']);
+    const lowered = await waitFor('the scale-down decision', async () => (await decisions('autosize-twin')).find((decision) => decision.direction === 'down'), 60_000, 1000);
+    assert.equal([lowered.result, lowered.trigger, lowered.to], ['applied', 'scale-down check', { size: 'small', memory_bytes: small.memoryLimitBytes, cpus: small.cpuLimitCores }], lowered.reason);
+    const after = await inspect('autosize-twin');
+    assert.equal([after.HostConfig.Memory, after.HostConfig.NanoCpus], [small.memoryLimitBytes, small.cpuLimitCores * 1e9]);
+    assert.is(after.HostConfig.MemoryReservation, before.HostConfig.MemoryReservation, 'the reservation stays');
+    assert.equal([after.Id, after.State.StartedAt], [before.Id, before.State.StartedAt]);
+    // At small, the smallest tier, the next checks decide nothing more.
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    assert.is((await decisions('autosize-twin')).filter((decision) => decision.direction === 'down').length, 1);
+  } finally {
+    await history.stop();
+  }
 });
 
 test('off (the default) in host mode: the webhook is acknowledged and nothing changes; on needs host mode and a token file', async () => {

@@ -140,8 +140,14 @@ test('every bind-mounted file or directory exists in the repository, read-only; 
   for (const { name, mount } of host) assert.ok(mount.readOnly, `${name}: ${mount.source} should be mounted :ro`);
   const binds = all.filter(({ mount }) => mount.source.startsWith(`${REPO_ROOT}/`));
   assert.ok(binds.length >= 7, `expected the demo, Prometheus, Alertmanager and Grafana binds, got ${binds.length}`);
+  // The one file make up writes itself: the automatic sizing token, random per checkout, never committed.
+  const makefile = readFileSync(path.join(REPO_ROOT, 'Makefile'), 'utf8');
+  assert.match(makefile, /^AUTOSIZE_TOKEN := compose\/autosize-token$/m);
+  assert.match(makefile, /^up: build \$\(AUTOSIZE_TOKEN\)/m);
+  assert.match(readFileSync(path.join(REPO_ROOT, '.gitignore'), 'utf8'), /^compose\/autosize-token$/m);
   for (const { name, mount } of binds) {
     assert.ok(mount.source.startsWith(`${REPO_ROOT}/`), `${name}: ${mount.source} is outside the repository`);
+    if (path.relative(REPO_ROOT, mount.source) === 'compose/autosize-token') continue;
     assert.ok(existsSync(mount.source), `${name}: ${path.relative(REPO_ROOT, mount.source)} does not exist`);
     assert.ok(mount.readOnly, `${name}: ${mount.source} should be mounted :ro`);
   }
@@ -358,6 +364,7 @@ test('the swarm override: valid for docker-compose too; the exporter and its gat
     for (const port of service.ports ?? []) assert.is(port.mode, 'host', `${name}: the routing mesh needs iptables and IPVS`);
   }
   assert.is(swarmServices['docker-proxy']!.environment!.DOCKER_PROXY_SWARM, '1');
+  assert.is(swarmServices['docker-proxy']!.environment!.DOCKER_PROXY_LISTEN_READONLY, '/run/headroom/docker-ro.sock', 'Prometheus reads through a socket that passes no update');
   assert.match(JSON.stringify(compose.services.prometheus!.volumes), '/etc/headroom/compose/prometheus.yml');
   assert.match(readFileSync(COMPOSE_FILE, 'utf8'), './${PROMETHEUS_CONFIG:-prometheus.yml}:/etc/headroom/compose/prometheus.yml:ro');
 });
@@ -367,7 +374,7 @@ test('Prometheus on a swarm: promtool check config; the exporters found through 
   assert.is(result.code, 0, result.stdout + result.stderr);
   const config = parse(readFileSync(SWARM_PROMETHEUS, 'utf8')) as { scrape_configs: Array<{ job_name: string; dockerswarm_sd_configs?: Array<{ host: string; role: string }>; relabel_configs?: Array<{ target_label?: string; source_labels?: string[] }> }> };
   const job = config.scrape_configs.find((candidate) => candidate.job_name === 'headroom')!;
-  assert.equal(job.dockerswarm_sd_configs?.map(({ host, role }) => [host, role]), [['unix:///run/headroom/docker.sock', 'tasks']]);
+  assert.equal(job.dockerswarm_sd_configs?.map(({ host, role }) => [host, role]), [['unix:///run/headroom/docker-ro.sock', 'tasks']]);
   const targets = new Map((job.relabel_configs ?? []).filter((rule) => rule.target_label).map((rule) => [rule.target_label, rule.source_labels?.[0]]));
   for (const label of ['node', 'host', 'instance']) assert.is(targets.get(label), '__meta_dockerswarm_node_hostname', label);
   assert.is(targets.get('service'), '__meta_dockerswarm_service_name');

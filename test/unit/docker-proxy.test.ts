@@ -42,7 +42,9 @@ test('with updates on, a container update passes only when its body sets memory 
   for (const url of ['/v1.41/containers/abc/update/../../secrets', '/v1.41/containers/abc/kill', '/v1.41/services/abc/update', '/containers/abc/update?x=1']) assert.not.ok(UPDATE_PATH.test(url), url);
   assert.ok(allowedUpdateBody('{"Memory":2147483648,"MemorySwap":2147483648,"MemoryReservation":536870912,"NanoCpus":2000000000}'));
   assert.ok(allowedUpdateBody('{"CpuQuota":150000}'));
-  for (const body of ['{}', '[]', 'null', 'not json', '{"Memory":1.5}', '{"Memory":"1g"}', '{"RestartPolicy":{"Name":"always"}}', '{"Memory":1024,"Devices":[]}', '{"PidsLimit":10}']) {
+  assert.ok(allowedUpdateBody('{"Memory":1073741824,"MemorySwap":-1}'));
+  for (const body of ['{}', '[]', 'null', 'not json', '{"Memory":1.5}', '{"Memory":"1g"}', '{"RestartPolicy":{"Name":"always"}}', '{"Memory":1073741824,"Devices":[]}', '{"PidsLimit":10}',
+    '{"Memory":0}', '{"Memory":1048576}', '{"NanoCpus":1000}', '{"CpuQuota":-1}', '{"CpuPeriod":10}', '{"MemorySwap":0}']) {
     assert.not.ok(allowedUpdateBody(body), body);
   }
 });
