@@ -82,11 +82,11 @@ async function startAutosizeExporter(extra: string[] = []): Promise<RunningCli> 
   return startExporter([`--target.docker=unix://${gateSocket}`, `--data.dir=${dataDir}`, '--autosize.enabled', `--autosize.token-file=${tokenFile}`, ...extra]);
 }
 
-function webhookPayload(container: string, alertname = 'HeadroomMemoryHigh', severity = 'critical') {
+function webhookPayload(container: string, alertname = 'HeadroomMemoryHigh', severity = 'critical', host?: string) {
   return {
     version: '4', groupKey: `{}:{alertname="${alertname}"}`, status: 'firing', receiver: 'autosize', truncatedAlerts: 0, externalURL: 'http://alertmanager',
     groupLabels: { alertname }, commonLabels: { alertname, severity, container }, commonAnnotations: {},
-    alerts: [{ status: 'firing', labels: { alertname, severity, container, instance: 'exporter:9477', job: 'headroom' }, annotations: {}, startsAt: new Date().toISOString(), endsAt: '0001-01-01T00:00:00Z', generatorURL: '', fingerprint: 'f' }],
+    alerts: [{ status: 'firing', labels: { alertname, severity, container, instance: 'exporter:9477', job: 'headroom', ...(host ? { host } : {}) }, annotations: {}, startsAt: new Date().toISOString(), endsAt: '0001-01-01T00:00:00Z', generatorURL: '', fingerprint: 'f' }],
   };
 }
 
@@ -270,6 +270,13 @@ test('guardrails, each refusing with its reason recorded: ceiling, host memory, 
   await refusal(['--path.sysfs=/nonexistent'], /^usage unreadable/);
   // autosize-twin was raised once today (the database is the same): a limit of one change a day refuses the next.
   await refusal(['--autosize.cooldown=1s', '--autosize.max-changes-per-day=1'], /^daily limit: 1 changes in the last 24 h/, 'autosize-twin');
+  // With --autosize.host, another host's alert for a container of the same name is not this exporter's.
+  await restartExporter(['--autosize.host=web-1']);
+  const recorded = (await decisions()).length;
+  const otherHost = await postWebhook(webhookPayload('autosize-guarded', 'HeadroomMemoryHigh', 'critical', 'web-2'));
+  assert.equal([otherHost.status, otherHost.body.decisions, (otherHost.body as { ignored?: number }).ignored], [200, [], 1]);
+  assert.is((await decisions()).length, recorded, 'nothing recorded');
+  assert.is((await inspect('autosize-guarded')).HostConfig.Memory, small.memoryLimitBytes);
   // With the guardrails out of the way, the same container is raised.
   await restartExporter([]);
   const answer = await postWebhook(webhookPayload('autosize-guarded'));
