@@ -18,13 +18,13 @@ import { tierByName } from '../exporter/src/thresholds.js';
 import { freePort, REPO_ROOT, waitFor } from '../scripts/processes.js';
 import { composeBuildOnHostNetwork, DOCKER_COMPOSE, fetchWithin, runCommand, startEngine, type DockerEngine } from '../scripts/docker-engine.js';
 import { parseExposition, valueOf } from './helpers/metrics-text.js';
+import { COMPOSE_FILE, STACK_PORT_VARIABLES, stackServices } from './helpers/compose-file.js';
 import { loadStandins } from '../scripts/standin-images.js';
 
 const TIME_SCALE = 20;
 const MiB = 1024 ** 2;
-const COMPOSE_FILE = path.join(REPO_ROOT, 'compose/docker-compose.yml');
-const PORT_VARIABLES = ['DEMO_PORT', 'HEADROOM_PORT', 'PROMETHEUS_PORT', 'ALERTMANAGER_PORT', 'MAILPIT_PORT', 'GRAFANA_PORT'] as const;
-const SERVICES = ['demo', 'docker-proxy', 'exporter', 'prometheus', 'alertmanager', 'mailpit', 'grafana'];
+const PORT_VARIABLES = STACK_PORT_VARIABLES;
+const SERVICES = stackServices();
 
 const scratch = mkdtempSync(path.join(os.tmpdir(), 'headroom-stack-'));
 const envFile = path.join(scratch, '.env');

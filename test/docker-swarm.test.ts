@@ -11,11 +11,12 @@ import * as assert from 'uvu/assert';
 import { tierByName } from '../exporter/src/thresholds.js';
 import { freePort, REPO_ROOT, waitFor } from '../scripts/processes.js';
 import { composeBuildOnHostNetwork, DOCKER_CLI, DOCKER_COMPOSE, fetchWithin, runCommand, startEngine, swarmInit, type DockerEngine } from '../scripts/docker-engine.js';
+import { STACK_PORT_VARIABLES, stackServices } from './helpers/compose-file.js';
 import { loadStandins } from '../scripts/standin-images.js';
 import { parseExposition } from './helpers/metrics-text.js';
 
-const PORT_VARIABLES = ['DEMO_PORT', 'HEADROOM_PORT', 'PROMETHEUS_PORT', 'ALERTMANAGER_PORT', 'MAILPIT_PORT', 'GRAFANA_PORT'] as const;
-const SERVICES = ['demo', 'docker-proxy', 'exporter', 'prometheus', 'alertmanager', 'mailpit', 'grafana'];
+const PORT_VARIABLES = STACK_PORT_VARIABLES;
+const SERVICES = stackServices();
 const STACK_LABEL = 'label=com.docker.stack.namespace=headroom';
 
 const scratch = mkdtempSync(path.join(os.tmpdir(), 'headroom-swarm-'));

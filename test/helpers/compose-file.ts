@@ -114,3 +114,12 @@ export function flagValue(args: string[], name: string): string | undefined {
   const prefix = `--${name}=`;
   return args.find((arg) => arg.startsWith(prefix))?.slice(prefix.length);
 }
+
+/** The variables that set the stack's published ports (each on 127.0.0.1 with make up). */
+export const STACK_PORT_VARIABLES = ['DEMO_PORT', 'HEADROOM_PORT', 'PROMETHEUS_PORT', 'ALERTMANAGER_PORT', 'MAILPIT_PORT', 'GRAFANA_PORT'] as const;
+export type StackPortVariable = (typeof STACK_PORT_VARIABLES)[number];
+
+/** The stack's services, as the compose file names them. */
+export function stackServices(): string[] {
+  return Object.keys(loadCompose().services);
+}

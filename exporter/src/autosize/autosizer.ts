@@ -10,7 +10,7 @@ import type { WatchedContainer } from '../docker/watcher.js';
 import { readHostCpu, readHostMemory } from '../kernel/host.js';
 import type { Recommendation } from '../recommend/decide.js';
 import { updateEnvText } from '../recommend/envfile.js';
-import { applyResize, cgroupLimits, inspectContainer, type ContainerAnswer, type ResizeTarget } from '../resize/container.js';
+import { applyResize, readCgroupFigures, inspectContainer, type ContainerAnswer, type ResizeTarget } from '../resize/container.js';
 import { cpuLimitCores, type SizeRequest } from '../resize/plan.js';
 import type { EngineError } from '../docker/engine.js';
 import { formatCpus, formatMemorySize } from '../sizes.js';
@@ -100,7 +100,7 @@ export class Autosizer {
   private async view(facts: ContainerFacts, container: ContainerAnswer): Promise<ContainerView> {
     let workingSetBytes: number | undefined;
     try {
-      workingSetBytes = (await cgroupLimits(this.deps.engine, container)).workingSetBytes;
+      workingSetBytes = (await readCgroupFigures(this.deps.engine, container)).workingSetBytes;
     } catch (error) {
       this.deps.log.warn({ container: facts.labels.container, err: (error as Error).message }, 'autosize: cannot read the container\'s cgroup');
     }

@@ -76,7 +76,7 @@ export function mountAutosizeRoutes(app: Express, deps: AutosizeRouteDeps): void
     const decisions: Decision[] = [];
     const unknown: string[] = [];
     try {
-      // The alerts of one payload one after another; decisions for different containers are independent.
+      // The alerts of one payload one after another (the autosizer runs every decision in turn anyway).
       for (const alert of acting) {
         const decision = await autosizer.onAlert(alert);
         if (decision) decisions.push(decision);

@@ -26,8 +26,8 @@ export async function inspectContainer(target: ResizeTarget, container: string):
   return containerSchema.parse(answer);
 }
 
-/** The limits the container's cgroup holds, in HostConfig's terms (for comparison with what was sent). */
-export async function cgroupLimits(target: ResizeTarget, container: ContainerAnswer): Promise<CgroupFigures> {
+/** The limits the container's cgroup holds, in HostConfig's terms (for comparison with what was sent), and its working set. */
+export async function readCgroupFigures(target: ResizeTarget, container: ContainerAnswer): Promise<CgroupFigures> {
   const info = infoSchema.parse(await engineClient(target.address, target.tls).get<unknown>('/info'));
   const location = readHostLayout(target.procfs, target.sysfs)(containerCgroupPath(container.Id, info.CgroupDriver, container.HostConfig.CgroupParent));
   const memory = readMemory(location, target.procfs);
@@ -56,7 +56,7 @@ export async function applyResize(target: ResizeTarget, container: ContainerAnsw
   const plan = planResize(container.HostConfig, request);
   const warnings = Object.keys(plan.update).length === 0 ? [] : await engineUpdater(target.address, target.tls).updateResources(container.Id, plan.update);
   const after = await inspectContainer(target, container.Id);
-  const problems = differences(plan.after, after.HostConfig, await cgroupLimits(target, after));
+  const problems = differences(plan.after, after.HostConfig, await readCgroupFigures(target, after));
   if (after.Id !== container.Id || after.State.StartedAt !== container.State.StartedAt) problems.push('the container was restarted');
   return { plan, warnings, after, problems };
 }
