@@ -80,7 +80,7 @@ bench-docker: build ## Host mode in a private Docker engine: 10, 50, 200 contain
 soak: build ## Ten-minute soak: scrapes every 100 ms and writes; RSS and fd figures (ARGS="--duration=20m --warmup=2m")
 	node scripts/soak.mjs $(ARGS)
 
-up: build $(AUTOSIZE_TOKEN) ## Start the local stack on 127.0.0.1 (SIZE=small|medium|large; .env from make tune overrides it)
+up: build $(AUTOSIZE_TOKEN) ## Start the local stack on 127.0.0.1 or PUBLISH_ADDRESS (SIZE=small|medium|large; .env from make tune overrides it)
 	@sizes="$$($(STACK_SIZES))" && echo "sizes:" $$sizes && env $$sizes $(STACK) up -d --build
 
 $(AUTOSIZE_TOKEN):

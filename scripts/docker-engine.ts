@@ -1,32 +1,53 @@
-// A private Docker engine for tests: Debian's dockerd (Engine 20.10) with its own data root, exec root
-// and socket in a fresh temporary directory, never /var/run/docker.sock. Clients are Debian's
-// /usr/bin/docker (not whatever `docker` is first on PATH) and docker-compose 1.29, both pointed at it
-// through DOCKER_HOST.
+// A private Docker engine for tests: Debian's dockerd (Engine 20.10) in a network namespace of its own
+// (netns.ts), with its own data root, exec root, configuration and socket in a fresh temporary directory,
+// never /var/run/docker.sock. Clients are Debian's /usr/bin/docker (not whatever `docker` is first on PATH)
+// and docker-compose 1.29, both pointed at it through DOCKER_HOST.
 //
-// The daemon's flags keep two engines on one host (two test runs, or a developer's own Docker) from
-// undoing each other, while bridge networks, DNS between containers and ports published on 127.0.0.1 work:
-//   --bridge=none      no docker0: that interface name is host-wide and every daemon would claim it.
-//                      Containers started without --network get only loopback; give them a network of
-//                      their own (compose does). User-defined bridges are named br-<network id>, and a new
-//                      network's subnet skips the ones already routed on the host.
-//   --iptables=false   dockerd deletes and re-creates the host-wide DOCKER, DOCKER-USER and
-//                      DOCKER-ISOLATION-STAGE-* chains when it starts, and sets FORWARD's policy to DROP:
-//                      a second daemon would break the first one's rules. Without them there is no NAT, so
-//                      containers on a bridge reach nothing outside the engine: builds that download (npm,
-//                      apt) run with --network=host. Published ports still work through docker-proxy.
-//   --ip-forward=false  the host's net.ipv4.ip_forward stays as it was (nothing is routed out anyway; the
-//                      client's "IPv4 forwarding is disabled" warning on docker run is expected).
-// Swarm (see swarmInit): its listener, gossip (7946, not configurable) and VXLAN port are host-wide too,
-// so each engine advertises its own loopback address and data-path port, and docker_gwbridge is created
-// beforehand with a bridge name of its own. This kernel has no IPVS: a service's virtual IP does not
-// answer, so services use endpoint_mode dnsrr; the ingress routing mesh needs iptables, so ports are
-// published with mode=host (Swarm binds those on every address).
+// Why a namespace of its own: in the host's, an engine changes what another engine on the host (a
+// developer's own, or a neighbour test run) relies on, and the other way round (docs/docker-engines.md has
+// the measurements):
+//   - a dockerd started with --bridge=none deletes any interface named docker0 as it starts;
+//   - with iptables, dockerd rewrites the host-wide DOCKER chains and sets FORWARD's policy to DROP;
+//     without (--iptables=false), another engine's DROP policy drops the traffic between this one's
+//     containers once net.bridge.bridge-nf-call-iptables is 1, as it is wherever Docker was installed;
+//   - docker0, the swarm's gossip port 7946 and its VXLAN port are one per network namespace.
+// In its own namespace each of these is the namespace's: the engine runs with Docker's defaults (a docker0,
+// iptables rules, IP forwarding, all inside) and the host's network stays as it was. Only the network
+// namespace differs: dockerd shares the host's mount, PID and cgroup namespaces (nsenter --net; not
+// `ip netns exec`, which remounts /sys), so its socket, its mounts and its containers' cgroups
+// (/sys/fs/cgroup/<controller>/docker/<id>) are where host mode reads them.
+//
+// The host reaches the engine at engine.address, the namespace's end of its link: publish ports there
+// (`docker run -p ADDRESS:PORT:PORT`; PUBLISH_ADDRESS for the stack). 127.0.0.1 inside is the namespace's
+// own loopback. The namespace has no route out: a build that downloads runs with --network=host (the
+// namespace) and engine.proxyBuildArgs(), through a proxy on the host's end (build-proxy.ts).
+//
+// What dockerd writes outside its directory all the same, and what stop() does about it:
+//   /var/lib/docker/network/files/lb_<network id>  the hosts and resolv.conf files of a swarm network's load
+//       balancer on this node. libnetwork puts them under a constant, defaultPrefix =
+//       "/var/lib/docker/network/files" (libnetwork/sandbox_dns_unix.go), whatever --data-root says, and
+//       never removes them: measured, lb_<id> stays after `docker network rm` and after `docker swarm leave`.
+//       stop() removes lb_<id> for the IDs of this engine's networks (listed through the API, and every
+//       network the engine announced on its event stream while it ran) that were not there before it started.
+//   /run/containerd/s/<sha256>  each running container's shim socket, under containerd's constant socket
+//       root; the shim removes it when it exits. After a crash, stop() removes those named after this
+//       engine's containerd socket and container IDs, sha256("<exec root>/containerd/containerd.sock/moby/<id>").
+//   /run/docker/plugins, /var/lib/docker/network/files, /run/containerd/s, /sys/fs/cgroup/<controller>/docker
+//       directories every engine on the host shares, made by the first that needs them and left in place:
+//       another engine may be writing in them.
+//   /etc/docker/key.json (the daemon's identity) is kept in the directory instead, by its configuration file.
+// Swarm: the kernel here has no IPVS, so a service's virtual IP does not answer and services use
+// endpoint_mode dnsrr, and the ingress routing mesh is out: ports are published with mode=host.
 import { spawn, spawnSync, type SpawnOptions } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
+import { createHash } from 'node:crypto';
+import { appendFileSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { request, type ClientRequest } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { startBuildProxy, type BuildProxy } from './build-proxy.js';
+import { createNamespace, namespaceOfRecord, processesIn, removeNamespace, type NetworkNamespace } from './netns.js';
+import { alive, ownerGone, ownerRecord, readIfThere, sleepSync } from './ownership.js';
 import { waitFor } from './processes.js';
 
 export const DOCKERD = process.env.DOCKERD_BIN ?? '/usr/sbin/dockerd';
@@ -34,8 +55,8 @@ export const DOCKERD = process.env.DOCKERD_BIN ?? '/usr/sbin/dockerd';
 export const DOCKER_CLI = process.env.DOCKER_CLI ?? '/usr/bin/docker';
 export const DOCKER_COMPOSE = process.env.DOCKER_COMPOSE_BIN ?? '/usr/bin/docker-compose';
 
-/** The flags every engine gets besides its directories (see the comment at the top). */
-export const DOCKERD_FLAGS = ['--bridge=none', '--iptables=false', '--ip-forward=false', '--log-level=warn'];
+/** The flags every engine gets besides its directories: Docker's defaults otherwise (see the comment at the top). */
+export const DOCKERD_FLAGS = ['--log-level=warn'];
 
 export interface CommandResult { code: number | null; stdout: string; stderr: string; ms: number }
 
@@ -53,6 +74,10 @@ export interface CommandOptions {
 export interface DockerEngine {
   /** The engine's temporary directory (data root, exec root, socket). */
   dir: string;
+  /** Its network namespace. */
+  namespace: NetworkNamespace;
+  /** Where the host reaches it: publish ports on this address. */
+  address: string;
   socket: string;
   /** unix://<socket>, for DOCKER_HOST. */
   host: string;
@@ -64,7 +89,13 @@ export interface DockerEngine {
   compose(args: string[], options?: CommandOptions): Promise<CommandResult>;
   /** The daemon's log so far. */
   log(): string;
-  /** Removes every container, network and volume, stops the daemon, unmounts what is left, removes dir. */
+  /**
+   * Build arguments (HTTP_PROXY, HTTPS_PROXY and their lower-case twins) that let a build on the engine's own
+   * network (--network=host) download from BUILD_DOWNLOADS through a proxy on the host's end of the link.
+   * Docker passes these without an ARG line and keeps them out of the image's history and the build cache.
+   */
+  proxyBuildArgs(): Promise<Record<string, string>>;
+  /** Removes every container, network and volume, stops the daemon, removes what it left (see the top), removes dir. */
   stop(): Promise<void>;
 }
 
@@ -124,6 +155,11 @@ export async function fetchWithin(url: string, ms = 5000, init: RequestInit = {}
 /** Where engine directories go: short enough for the unix sockets below them (at most 107 bytes). */
 const ENGINES_BASE = os.tmpdir().length <= 40 ? os.tmpdir() : '/tmp';
 const ENGINE_PREFIX = 'hd-';
+/** libnetwork's defaultPrefix, where swarm load balancers' files go whatever the data root (see the top). */
+const LOAD_BALANCER_FILES = '/var/lib/docker/network/files';
+/** containerd's socket root for shims (see the top). */
+const SHIM_SOCKETS = '/run/containerd/s';
+const CGROUP_ROOT = '/sys/fs/cgroup';
 
 /** Mount points at or below dir, deepest first (from /proc/self/mountinfo, octal escapes decoded). */
 export function mountsUnder(dir: string): string[] {
@@ -144,26 +180,21 @@ function processesMentioning(dir: string): number[] {
   return pids;
 }
 
-/** The process's start time (field 22 of /proc/<pid>/stat), or undefined when it is gone or a zombie. */
-function startTime(pid: number): string | undefined {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return fields[0] === 'Z' ? undefined : fields[19];
-  } catch {
-    return undefined;
-  }
+function entries(dir: string): string[] {
+  try { return readdirSync(dir); } catch { return []; }
 }
 
-function alive(pid: number): boolean {
-  return startTime(pid) !== undefined;
+/** What an engine may leave outside its directory, as it was before the engine started (see the top). */
+interface HostRecord {
+  loadBalancerFiles: string[];
+  /** Container cgroups under <controller>/docker, all controllers together. */
+  containerCgroups: string[];
 }
 
-function sleepSync(ms: number): void {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
-}
-
-function readIfThere(file: string): string | undefined {
-  try { return readFileSync(file, 'utf8'); } catch { return undefined; }
+function recordHost(): HostRecord {
+  const cgroups = new Set<string>();
+  for (const controller of entries(CGROUP_ROOT)) for (const id of entries(path.join(CGROUP_ROOT, controller, 'docker'))) cgroups.add(id);
+  return { loadBalancerFiles: entries(LOAD_BALANCER_FILES), containerCgroups: [...cgroups] };
 }
 
 /** The client environment for an engine directory. */
@@ -181,12 +212,15 @@ function clientEnv(dir: string): NodeJS.ProcessEnv {
   return env;
 }
 
+const lines = (text: string | undefined) => (text ?? '').split('\n').map((line) => line.trim()).filter(Boolean);
+
 /**
- * Takes an engine down and removes every trace of it on the host; synchronous, so that it also runs on
- * the way out of a test process. Through the API while the daemon answers: leaves the swarm, removes
- * containers, networks and volumes, then SIGTERM (SIGKILL after 20 s). Then kills whatever of it is left
- * (container processes, containerd, shims), unmounts everything under dir, deletes the bridges its
- * networks made and the load balancers' files of its swarm networks, and removes dir.
+ * Takes an engine down and removes what it made on the host, found from what its directory records;
+ * synchronous, so that it also runs on the way out of a test process. Through the API while the daemon
+ * answers: leaves the swarm, removes containers, networks and volumes, then SIGTERM (SIGKILL after 20 s).
+ * Then kills whatever of it is left (processes in its network namespace or naming its directory, its
+ * containers' processes), removes its containers' cgroups, unmounts everything under dir, removes its shims'
+ * sockets and its networks' load-balancer files (see the top), its network namespace, and dir.
  * Returns what could not be done.
  */
 function cleanupEngine(dir: string): string[] {
@@ -195,7 +229,10 @@ function cleanupEngine(dir: string): string[] {
   const mark = (what: string) => { if (process.env.HEADROOM_ENGINE_DEBUG) process.stderr.write(`[docker-engine] ${what} at ${Date.now() - t0} ms\n`); };
   const env = clientEnv(dir);
   const pid = Number(readIfThere(path.join(dir, 'pid')) ?? readIfThere(path.join(dir, 'daemon-pid')) ?? NaN);
-  const networkIds = new Set<string>();
+  const before = JSON.parse(readIfThere(path.join(dir, 'host-before.json')) ?? '{"loadBalancerFiles":[],"containerCgroups":[]}') as HostRecord;
+  const namespace = namespaceOfRecord(readIfThere(path.join(dir, 'netns'))?.trim() ?? '');
+  // Every network the engine announced while it ran (watchNetworks), and below, those it still has.
+  const networkIds = new Set(lines(readIfThere(path.join(dir, 'networks'))));
   const docker = (args: string[], timeoutMs = 60_000): string | undefined => {
     const result = spawnSync(DOCKER_CLI, args, { env, encoding: 'utf8', timeout: timeoutMs });
     if (result.status !== 0) {
@@ -204,8 +241,9 @@ function cleanupEngine(dir: string): string[] {
     }
     return result.stdout;
   };
-  const lines = (text: string | undefined) => (text ?? '').split('\n').map((line) => line.trim()).filter(Boolean);
+  let answered = false;
   if (Number.isFinite(pid) && alive(pid) && existsSync(path.join(dir, 'docker.sock'))) {
+    answered = true;
     for (const id of lines(docker(['network', 'ls', '--quiet', '--no-trunc']))) networkIds.add(id);
     if ((docker(['info', '--format', '{{.Swarm.LocalNodeState}}']) ?? '').trim() !== 'inactive') docker(['swarm', 'leave', '--force']);
     const containers = lines(docker(['ps', '--all', '--quiet']));
@@ -225,48 +263,74 @@ function cleanupEngine(dir: string): string[] {
   }
   mark('daemon gone');
   // Containers still running (the daemon died before removing them): their cgroups name them.
-  const containersDir = path.join(dir, 'root', 'containers');
-  const ids = existsSync(containersDir) ? readdirSync(containersDir) : [];
+  const ids = entries(path.join(dir, 'root', 'containers')).filter((id) => /^[0-9a-f]{64}$/.test(id) && !before.containerCgroups.includes(id));
+  const cgroupsOf = (id: string) => entries(CGROUP_ROOT).map((controller) => path.join(CGROUP_ROOT, controller, 'docker', id)).filter((cgroup) => existsSync(cgroup));
   for (const id of ids) {
-    for (const controller of ['pids', 'memory', 'cpu', 'cpuacct']) {
-      for (const task of (readIfThere(`/sys/fs/cgroup/${controller}/docker/${id}/cgroup.procs`) ?? '').split('\n').filter(Boolean)) {
+    for (const cgroup of cgroupsOf(id)) {
+      for (const task of lines(readIfThere(path.join(cgroup, 'cgroup.procs')))) {
         try { process.kill(Number(task), 'SIGKILL'); } catch { /* gone */ }
       }
     }
   }
   if (Number.isFinite(pid) && alive(pid)) process.kill(pid, 'SIGKILL');
-  for (const leftover of processesMentioning(dir)) {
+  const leftovers = () => [...new Set([...processesMentioning(dir), ...(namespace ? processesIn(namespace) : [])])].filter(alive);
+  for (const leftover of leftovers()) {
     try { process.kill(leftover, 'SIGKILL'); } catch { /* gone */ }
   }
   const deadline = Date.now() + 5000;
-  while (processesMentioning(dir).some(alive) && Date.now() < deadline) sleepSync(100);
-  for (const id of ids) {
-    for (const controller of readdirSync('/sys/fs/cgroup')) {
-      const cgroup = `/sys/fs/cgroup/${controller}/docker/${id}`;
-      if (existsSync(cgroup)) spawnSync('rmdir', [cgroup]);
-    }
-  }
+  while (leftovers().length > 0 && Date.now() < deadline) sleepSync(100);
+  for (const id of ids) for (const cgroup of cgroupsOf(id)) spawnSync('rmdir', [cgroup]);
   mark('leftover processes gone');
   for (const point of mountsUnder(dir)) spawnSync('umount', ['--lazy', point]);
   mark('unmounted');
-  // The bridges of its networks: their names are in the engine's own network store (also when the daemon
-  // died without removing them), br-<network id> or the name given with com.docker.network.bridge.name.
-  const store = readIfThere(path.join(dir, 'root', 'network', 'files', 'local-kv.db')) ?? '';
-  const bridges = new Set([...store.matchAll(/"BridgeName":"([^"]{1,15})"/g)].map((match) => match[1]!));
-  for (const id of networkIds) bridges.add(`br-${id.slice(0, 12)}`);
-  bridges.add(gatewayBridgeName(dir));
-  for (const bridge of bridges) {
-    if (/^[\w.-]+$/.test(bridge) && existsSync(`/sys/class/net/${bridge}`)) spawnSync('ip', ['link', 'delete', bridge]);
+  const containerd = path.join(dir, 'exec', 'containerd', 'containerd.sock');
+  for (const id of ids) {
+    const socket = path.join(SHIM_SOCKETS, createHash('sha256').update(path.join(containerd, 'moby', id)).digest('hex'));
+    if (existsSync(socket)) rmSync(socket, { force: true });
   }
-  for (const id of networkIds) rmSync(`/var/lib/docker/network/files/lb_${id}`, { recursive: true, force: true });
-  mark('bridges deleted');
+  const appeared = entries(LOAD_BALANCER_FILES).filter((entry) => entry.startsWith('lb_') && !before.loadBalancerFiles.includes(entry));
+  for (const entry of appeared) {
+    if (networkIds.has(entry.slice('lb_'.length))) rmSync(path.join(LOAD_BALANCER_FILES, entry), { recursive: true, force: true });
+  }
+  if (!answered && appeared.some((entry) => !networkIds.has(entry.slice('lb_'.length)))) {
+    process.stderr.write(`[docker-engine] ${dir}: its daemon was gone, so load-balancer files that appeared since it started and name none of the networks it announced stay: ${appeared.join(' ')}\n`);
+  }
+  mark('shim sockets and load-balancer files removed');
+  if (namespace) problems.push(...removeNamespace(namespace));
   rmSync(dir, { recursive: true, force: true });
   mark('directory removed');
   const mounted = mountsUnder(dir);
   if (mounted.length > 0) problems.push(`still mounted: ${mounted.join(', ')}`);
   if (existsSync(dir)) problems.push(`${dir} could not be removed`);
-  for (const bridge of bridges) if (existsSync(`/sys/class/net/${bridge}`)) problems.push(`bridge ${bridge} is still there`);
   return problems;
+}
+
+/**
+ * Appends the ID of every network the engine creates to dir/networks, from its event stream: a swarm
+ * network's load-balancer files outlive the network (see the top), so stop() needs the IDs of networks
+ * already removed too.
+ */
+function watchNetworks(socket: string, file: string): ClientRequest {
+  const filters = encodeURIComponent(JSON.stringify({ type: ['network'], event: ['create'] }));
+  const watch = request({ socketPath: socket, path: `/events?filters=${filters}`, method: 'GET' }, (response) => {
+    let buffer = '';
+    response.on('data', (chunk) => {
+      buffer += chunk;
+      for (let end = buffer.indexOf('\n'); end >= 0; end = buffer.indexOf('\n')) {
+        const line = buffer.slice(0, end);
+        buffer = buffer.slice(end + 1);
+        try {
+          const id = (JSON.parse(line) as { Actor?: { ID?: string } }).Actor?.ID;
+          if (id && /^\w+$/.test(id)) appendFileSync(file, `${id}\n`);
+        } catch { /* a partial line: the rest comes with the next chunk */ }
+      }
+    });
+    response.on('error', () => {});
+  });
+  watch.on('socket', (socket) => socket.unref());
+  watch.on('error', () => {});
+  watch.end();
+  return watch;
 }
 
 const engines = new Set<string>();
@@ -300,10 +364,8 @@ function sweepAbandonedEngines(): void {
     if (!entry.startsWith(ENGINE_PREFIX)) continue;
     const dir = path.join(ENGINES_BASE, entry);
     const owner = readIfThere(path.join(dir, 'owner'));
-    if (owner === undefined) continue;
-    const [pid, started] = owner.trim().split(' ');
-    if (startTime(Number(pid)) === started) continue;
-    process.stderr.write(`[docker-engine] taking down an engine left behind by process ${pid}: ${dir}\n`);
+    if (owner === undefined || !ownerGone(owner)) continue;
+    process.stderr.write(`[docker-engine] taking down an engine left behind by process ${owner.trim().split(' ')[0]}: ${dir}\n`);
     const problems = cleanupEngine(dir);
     if (problems.length > 0) process.stderr.write(`[docker-engine] ${problems.join('\n')}\n`);
   }
@@ -324,26 +386,41 @@ export interface EngineOptions {
   readyTimeoutMs?: number;
 }
 
-/** Starts a private dockerd and waits until it answers. */
+/** Starts a private dockerd in a network namespace of its own and waits until it answers. */
 export async function startEngine(options: EngineOptions = {}): Promise<DockerEngine> {
   installExitHandlers();
   sweepAbandonedEngines();
   const dir = mkdtempSync(path.join(ENGINES_BASE, ENGINE_PREFIX));
   const socket = path.join(dir, 'docker.sock');
   if (Buffer.byteLength(path.join(dir, 'exec', 'containerd', 'containerd.sock.ttrpc')) > 107) throw new Error(`engine directory ${dir} is too long for its sockets`);
-  writeFileSync(path.join(dir, 'owner'), `${process.pid} ${startTime(process.pid)}\n`);
+  writeFileSync(path.join(dir, 'owner'), ownerRecord());
+  writeFileSync(path.join(dir, 'host-before.json'), JSON.stringify(recordHost()));
   mkdirSync(path.join(dir, 'cli'));
   engines.add(dir);
-  if (options.tmpfs !== undefined) {
-    mkdirSync(path.join(dir, 'root'));
-    await runCommand('mount', ['-t', 'tmpfs', '-o', `size=${options.tmpfs},mode=0711`, 'headroom-docker', path.join(dir, 'root')]);
+  let namespace: NetworkNamespace;
+  try {
+    if (options.tmpfs !== undefined) {
+      mkdirSync(path.join(dir, 'root'));
+      await runCommand('mount', ['-t', 'tmpfs', '-o', `size=${options.tmpfs},mode=0711`, 'headroom-docker', path.join(dir, 'root')]);
+    }
+    namespace = createNamespace();
+    writeFileSync(path.join(dir, 'netns'), namespace.record);
+  } catch (error) {
+    engines.delete(dir);
+    cleanupEngine(dir);
+    throw error;
   }
+  // Its identity key in dir, not /etc/docker/key.json; and no /etc/docker/daemon.json of the host's.
+  const configFile = path.join(dir, 'daemon.json');
+  writeFileSync(configFile, JSON.stringify({ 'deprecated-key-path': path.join(dir, 'key.json') }));
   // The daemon logs to a file and runs in a session of its own: a Ctrl-C reaches the test process, whose
   // handler takes the engine down in order, and the daemon outlives a test process killed outright, so
   // that the next engine's sweep can still remove its containers and networks through the API.
+  // nsenter enters the namespace and executes dockerd in its place (same pid).
   const logFile = path.join(dir, 'dockerd.log');
   const logFd = openSync(logFile, 'a');
-  const daemon = spawn(DOCKERD, [
+  const daemon = spawn('nsenter', [`--net=${namespace.path}`, '--', DOCKERD,
+    `--config-file=${configFile}`,
     `--data-root=${path.join(dir, 'root')}`,
     `--exec-root=${path.join(dir, 'exec')}`,
     `-H`, `unix://${socket}`,
@@ -368,64 +445,66 @@ export async function startEngine(options: EngineOptions = {}): Promise<DockerEn
     cleanupEngine(dir);
     throw new Error(`${(error as Error).message}\n${text.slice(-4000)}`);
   }
+  const networkWatch = watchNetworks(socket, path.join(dir, 'networks'));
 
   const clientOptions = (more: CommandOptions = {}): CommandOptions => ({ ...more, env: { ...env, ...more.env } });
   const docker = (args: string[], more?: CommandOptions) => runCommand(DOCKER_CLI, args, clientOptions(more));
   const compose = (args: string[], more?: CommandOptions) => runCommand(DOCKER_COMPOSE, args, clientOptions(more));
 
+  let proxy: Promise<BuildProxy> | undefined;
+  const proxyBuildArgs = async (): Promise<Record<string, string>> => {
+    proxy ??= startBuildProxy(namespace.hostAddress);
+    const { url } = await proxy;
+    return { HTTP_PROXY: url, HTTPS_PROXY: url, http_proxy: url, https_proxy: url };
+  };
+
   const stop = async (): Promise<void> => {
     if (!engines.has(dir)) return;
     engines.delete(dir);
+    networkWatch.destroy();
+    (await proxy?.catch(() => undefined))?.close();
     const text = log();
     const problems = cleanupEngine(dir);
     if (problems.length > 0) throw new Error(`stopping the engine in ${dir}:\n${problems.join('\n')}\n${text.slice(-2000)}`);
   };
 
-  return { dir, socket, host: env.DOCKER_HOST!, env, docker, compose, log, stop };
+  return { dir, namespace, address: namespace.address, socket, host: env.DOCKER_HOST!, env, docker, compose, log, proxyBuildArgs, stop };
 }
 
-/** The interface name of the engine's docker_gwbridge (at most 15 characters). */
-function gatewayBridgeName(dir: string): string {
-  return `hdgw${path.basename(dir).slice(3).toLowerCase().replace(/[^a-z0-9]/g, '')}`.slice(0, 15);
+/** `--build-arg NAME=VALUE` for each argument. */
+export function buildArgFlags(args: Record<string, string>): string[] {
+  return Object.entries(args).flatMap(([name, value]) => ['--build-arg', `${name}=${value}`]);
 }
 
 export interface SwarmOptions {
-  /** The loopback address the node advertises and listens on; distinct per engine (default from the dir name). */
+  /** The address the node advertises and listens on (default: the engine's). */
   address?: string;
 }
 
-/**
- * `docker swarm init` on the engine, on a loopback address of its own: 127.0.0.1 would do for one engine,
- * but the gossip port 7946 cannot be changed, so two engines in swarm mode need two addresses.
- */
-export async function swarmInit(engine: DockerEngine, options: SwarmOptions = {}): Promise<{ address: string; dataPathPort: number }> {
-  // A stable pseudo-random 127.x.y.z per engine directory (mkdtemp's suffix).
-  let hash = 0;
-  for (const char of path.basename(engine.dir)) hash = (hash * 31 + char.charCodeAt(0)) >>> 0;
-  const address = options.address ?? `127.${1 + (hash % 250)}.${(hash >>> 8) % 256}.${1 + ((hash >>> 16) % 250)}`;
-  const dataPathPort = 30000 + (hash % 15000);
-  await engine.docker(['network', 'create', '--driver', 'bridge',
-    '--opt', `com.docker.network.bridge.name=${gatewayBridgeName(engine.dir)}`,
-    '--opt', 'com.docker.network.bridge.enable_ip_masquerade=false',
-    'docker_gwbridge']);
-  await engine.docker(['swarm', 'init', '--advertise-addr', address, '--listen-addr', `${address}:2377`, '--data-path-port', String(dataPathPort)], { timeoutMs: 60_000 });
-  return { address, dataPathPort };
+/** `docker swarm init` on the engine, advertising its namespace's address. */
+export async function swarmInit(engine: DockerEngine, options: SwarmOptions = {}): Promise<{ address: string }> {
+  const address = options.address ?? engine.address;
+  await engine.docker(['swarm', 'init', '--advertise-addr', address, '--listen-addr', `${address}:2377`], { timeoutMs: 60_000 });
+  return { address };
 }
 
 /**
- * `docker-compose build` with the host's network for every service that has a build section, so that a
- * Dockerfile's `npm ci` reaches the registry (the engine has no NAT). A later `docker-compose up --build`
- * (make up) then takes every step from the build cache. A `docker build` of the same Dockerfile does not
- * warm that cache: the classic builder keys COPY steps on the context's tar headers, which
- * docker-compose 1.29 writes differently from the docker client. composeArgs are compose's own options
+ * A compose file to lay over the stack's (make's COMPOSE_OVERRIDE) so that every service with a build section
+ * builds on the engine's own network with engine.proxyBuildArgs(), and a Dockerfile's `npm ci` reaches the
+ * registry. Every build of the stack needs it, not only the first: the proxy's address is not part of a
+ * step's cache key, but whether a build had any build argument is (the classic builder records a RUN step
+ * built with arguments as "|N COMMAND"), so a build without them finds nothing in the cache of one with them.
+ * `docker stack deploy` ignores build sections. composeArgs are compose's own options
  * (`-p headroom -f compose/docker-compose.yml`).
  */
-export async function composeBuildOnHostNetwork(engine: DockerEngine, composeArgs: string[], options: CommandOptions = {}): Promise<CommandResult> {
+export async function composeBuildOverride(engine: DockerEngine, composeArgs: string[], options: CommandOptions = {}): Promise<string> {
   const { stdout } = await engine.compose([...composeArgs, 'config'], options);
   const services = (parseYaml(stdout) as { services?: Record<string, { build?: unknown }> }).services ?? {};
   const built = Object.keys(services).filter((name) => services[name]!.build !== undefined);
   if (built.length === 0) throw new Error('no service has a build section');
-  const override = path.join(engine.dir, 'compose-build-on-host-network.yml');
-  writeFileSync(override, stringifyYaml({ services: Object.fromEntries(built.map((name) => [name, { build: { network: 'host' } }])) }));
-  return await engine.compose([...composeArgs, '-f', override, 'build', ...built], { timeoutMs: 900_000, ...options });
+  const args = await engine.proxyBuildArgs();
+  const override = path.join(engine.dir, 'compose-build.yml');
+  // The version key: Engine 20.10's `docker stack deploy` refuses a file without one.
+  writeFileSync(override, stringifyYaml({ version: '3.8', services: Object.fromEntries(built.map((name) => [name, { build: { network: 'host', args } }])) }));
+  return override;
 }

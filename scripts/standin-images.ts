@@ -19,7 +19,8 @@ import { createRequire } from 'node:module';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { runCommand, type DockerEngine } from './docker-engine.js';
+import { DEBIAN_MIRROR } from './build-proxy.js';
+import { buildArgFlags, runCommand, type DockerEngine } from './docker-engine.js';
 import { REPO_ROOT } from './processes.js';
 
 export const STANDIN_TAGS = {
@@ -110,10 +111,14 @@ async function hostTar(file: string, paths: string[], options: string[] = []): P
   await runCommand('tar', ['-C', '/', ...options, '-cf', file, ...paths]);
 }
 
-/** docker build of a context directory holding a Dockerfile. */
-async function build(engine: DockerEngine, context: string, tag: string, dockerfile: string, network = 'none'): Promise<void> {
+/**
+ * docker build of a context directory holding a Dockerfile; with downloads, on the engine's own network
+ * through its proxy (apt reaches DEBIAN_MIRROR and nothing else), else with no network at all.
+ */
+async function build(engine: DockerEngine, context: string, tag: string, dockerfile: string, downloads = false): Promise<void> {
   writeFileSync(path.join(context, 'Dockerfile'), dockerfile);
-  await engine.docker(['build', '--quiet', `--network=${network}`, '--tag', tag, context], { timeoutMs: 900_000 });
+  const network = downloads ? ['--network=host', ...buildArgFlags(await engine.proxyBuildArgs())] : ['--network=none'];
+  await engine.docker(['build', '--quiet', ...network, '--tag', tag, context], { timeoutMs: 900_000 });
 }
 
 /** Builds every stand-in in `engine` (they stay there) and saves the archives for key. */
@@ -125,7 +130,7 @@ async function buildStandins(engine: DockerEngine, key: string, work: string): P
   await timed('mmdebstrap minbase', () => runCommand('mmdebstrap', ['--variant=minbase', '--quiet',
     ...['/usr/share/doc/*', '/usr/share/man/*', '/usr/share/info/*', '/usr/share/locale/*'].map((pattern) => `--dpkgopt=path-exclude=${pattern}`),
     '--dpkgopt=path-include=/usr/share/doc/*/copyright',
-    'bookworm', rootfs], { timeoutMs: 600_000 }));
+    'bookworm', rootfs, DEBIAN_MIRROR], { timeoutMs: 600_000 }));
   await timed('docker import', () => engine.docker(['import', '--change', 'CMD ["bash"]', rootfs, 'headroom-standin/bookworm-minbase:latest']));
   rmSync(rootfs);
 
@@ -153,7 +158,7 @@ async function buildStandins(engine: DockerEngine, key: string, work: string): P
       'RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends busybox >/dev/null && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin && ln -s /bin/busybox /usr/local/bin/wget',
       `LABEL ${LABEL} org.opencontainers.image.title="node:22-alpine stand-in: Debian bookworm minbase with node ${process.version} and busybox's wget"`,
       '',
-    ].join('\n'), 'host');
+    ].join('\n'), true);
   });
   // The build tools npm needs to compile sqlite3 from source (its prebuilt binary is out of reach), and
   // the prebuilt binary where prebuild-install finds it (see sqlitePrebuilt).
@@ -171,7 +176,7 @@ async function buildStandins(engine: DockerEngine, key: string, work: string): P
       ...(prebuilt ? ['COPY prebuilds/ /root/.npm/_prebuilds/'] : []),
       `LABEL ${LABEL} org.opencontainers.image.title="node:22-bookworm-slim stand-in: node ${process.version}, python3, make, g++"`,
       '',
-    ].join('\n'), 'host');
+    ].join('\n'), true);
   });
 
   await timed('prom/prometheus', async () => {

@@ -56,7 +56,7 @@ async function runDemo(name: string, optedIn: boolean, limits: { memory: string;
   await engine!.docker(['run', '--detach', '--name', name, `--network=${NETWORK}`, '--label', 'com.docker.compose.project=headroom', '--label', `com.docker.compose.service=${name.replace(/^autosize-/, '')}`,
     `--memory=${limits.memory}`, `--memory-swap=${limits.memory}`, '--memory-reservation=256m', `--cpus=${limits.cpus}`,
     ...(optedIn ? ['--label', 'headroom.autosize=true'] : []), '--label', 'headroom.cpu-reservation=0.25',
-    ...(publish ? ['--publish', `127.0.0.1:${publish}:8080`] : []),
+    ...(publish ? ['--publish', `${engine!.address}:${publish}:8080`] : []),
     '--env', 'DEMO_PORT=8080', '--env', `MEMORY_LIMIT=${limits.memory.replace(/m$/, 'M')}`, '--env', `CPU_LIMIT=${limits.cpus}`,
     '--volume', `${path.join(REPO_ROOT, 'compose/demo/server.mjs')}:/app/server.mjs:ro`, IMAGE, 'node', '--expose-gc', '/app/server.mjs']);
 }
@@ -122,7 +122,7 @@ test.before(async () => {
     env: { ...process.env, DOCKER_PROXY_UPSTREAM: engine.socket, DOCKER_PROXY_LISTEN: gateSocket, DOCKER_PROXY_LISTEN_READONLY: readOnlyGateSocket, DOCKER_PROXY_UPDATE: 'true' },
   });
   await waitFor('the gate listening', async () => existsSync(gateSocket) && existsSync(readOnlyGateSocket), 10_000, 100);
-  await waitFor('the demo answering', async () => (await fetchWithin(`http://127.0.0.1:${demoPort}/health`, 2000).catch(() => undefined))?.ok, 30_000, 500);
+  await waitFor('the demo answering', async () => (await fetchWithin(`http://${engine!.address}:${demoPort}/health`, 2000).catch(() => undefined))?.ok, 30_000, 500);
 
   // Prometheus first (its URL is the recommender's); the exporter's scrape job is added once it listens.
   const rulesFile = path.join(scratch, 'headroom.rules.yml');
@@ -161,7 +161,7 @@ test.after(async () => {
 test('the demo at 97 % of 1 GiB: critical fires, Alertmanager calls the webhook, the limit becomes 2 GiB in place, the alert resolves', async () => {
   const before = await inspect('autosize-demo');
   assert.is(before.HostConfig.Memory, small.memoryLimitBytes);
-  const pushed = await fetchWithin(`http://127.0.0.1:${demoPort}/memory?percent=97`, 60_000, { method: 'POST' });
+  const pushed = await fetchWithin(`http://${engine!.address}:${demoPort}/memory?percent=97`, 60_000, { method: 'POST' });
   assert.ok(pushed.ok, `the demo holds 97 %: ${pushed.status}`);
   const applied = await waitFor('the applied decision', async () => (await decisions('autosize-demo')).find((decision) => decision.result === 'applied'), 120_000, 1000);
   assert.is(applied.trigger, 'HeadroomMemoryHigh critical');
@@ -196,7 +196,7 @@ test('the demo at 97 % of 1 GiB: critical fires, Alertmanager calls the webhook,
     return result.find((sample) => sample.metric.container === 'autosize-demo');
   }, 30_000, 1000);
   assert.equal([annotated.metric.direction, annotated.metric.result], ['up', 'applied']);
-  await fetchWithin(`http://127.0.0.1:${demoPort}/memory`, 30_000, { method: 'DELETE' });
+  await fetchWithin(`http://${engine!.address}:${demoPort}/memory`, 30_000, { method: 'DELETE' });
 });
 
 test('two alerts together for one container give one change; the second is refused by the cooldown', async () => {

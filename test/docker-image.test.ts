@@ -9,7 +9,7 @@ import path from 'node:path';
 import { DockerfileParser } from 'dockerfile-ast';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { fetchWithin, startEngine, type DockerEngine } from '../scripts/docker-engine.js';
+import { buildArgFlags, fetchWithin, startEngine, type DockerEngine } from '../scripts/docker-engine.js';
 import { parseExposition, valueOf } from './helpers/metrics-text.js';
 import { REPO_ROOT, freePort, waitFor } from '../scripts/processes.js';
 import { loadStandins, STANDIN_TAGS } from '../scripts/standin-images.js';
@@ -42,8 +42,8 @@ let imagePromise: Promise<DockerEngine> | undefined;
 function withImage(): Promise<DockerEngine> {
   imagePromise ??= (async () => {
     const docker = await engine();
-    // --network=host: the engine has no NAT (docker-engine.ts), and npm ci needs the registry.
-    const build = await docker.docker(['build', '--network=host', '--tag', IMAGE, REPO_ROOT], { check: false, timeoutMs: 900_000 });
+    // npm ci needs the registry: the engine's own network, through its download proxy (docker-engine.ts).
+    const build = await docker.docker(['build', '--network=host', ...buildArgFlags(await docker.proxyBuildArgs()), '--tag', IMAGE, REPO_ROOT], { check: false, timeoutMs: 900_000 });
     if (build.code !== 0) throw new Error(`docker build exited ${build.code}:\n${build.stdout.slice(-6000)}\n${build.stderr.slice(-3000)}`);
     console.log(`docker build: ${(build.ms / 1000).toFixed(1)} s`);
     return docker;
@@ -132,17 +132,17 @@ test(`its HEALTHCHECK turns healthy within the ${HEALTH_START_PERIOD_S} s start 
 
 test('docker run --memory=300m --cpus=0.25: /metrics of the exporter watching its own cgroup reports exactly those limits', async () => {
   const docker = await withImage();
-  // A network of its own: the engine has no default bridge, and the port is published on loopback.
+  // A network of its own, and the port published on the engine's address, which the host reaches.
   await docker.docker(['network', 'create', 'headroom-image-test']);
   const port = await freePort();
-  const { stdout: id } = await docker.docker(['run', '--detach', '--memory=300m', '--cpus=0.25', '--network=headroom-image-test', '--publish', `127.0.0.1:${port}:9477`, IMAGE]);
+  const { stdout: id } = await docker.docker(['run', '--detach', '--memory=300m', '--cpus=0.25', '--network=headroom-image-test', '--publish', `${docker.address}:${port}:9477`, IMAGE]);
   const container = id.trim();
   try {
     // What the engine set, read inside the container (cgroup v1 on these hosts).
     const files = (await docker.docker(['exec', container, 'cat', '/sys/fs/cgroup/memory/memory.limit_in_bytes', '/sys/fs/cgroup/cpu/cpu.cfs_quota_us', '/sys/fs/cgroup/cpu/cpu.cfs_period_us'])).stdout.trim().split('\n');
     assert.equal(files, ['314572800', '25000', '100000'], 'the cgroup files inside the container');
-    const text = await waitFor(`/metrics on 127.0.0.1:${port}`, async () => {
-      const response = await fetchWithin(`http://127.0.0.1:${port}/metrics`, 5000);
+    const text = await waitFor(`/metrics on ${docker.address}:${port}`, async () => {
+      const response = await fetchWithin(`http://${docker.address}:${port}/metrics`, 5000);
       return response.status === 200 ? await response.text() : undefined;
     }, 30_000, 250);
     const samples = parseExposition(text);

@@ -16,7 +16,7 @@ import { parse, stringify } from 'yaml';
 import { formatCpus, parseCpus, parseMemorySize } from '../exporter/src/sizes.js';
 import { tierByName } from '../exporter/src/thresholds.js';
 import { freePort, REPO_ROOT, waitFor } from '../scripts/processes.js';
-import { composeBuildOnHostNetwork, DOCKER_COMPOSE, fetchWithin, runCommand, startEngine, type DockerEngine } from '../scripts/docker-engine.js';
+import { composeBuildOverride, DOCKER_COMPOSE, fetchWithin, runCommand, startEngine, type DockerEngine } from '../scripts/docker-engine.js';
 import { parseExposition, valueOf } from './helpers/metrics-text.js';
 import { COMPOSE_FILE, STACK_PORT_VARIABLES, stackServices } from './helpers/compose-file.js';
 import { loadStandins } from '../scripts/standin-images.js';
@@ -33,7 +33,8 @@ let ports: Record<(typeof PORT_VARIABLES)[number], number>;
 let makeEnv: NodeJS.ProcessEnv;
 let makeVariables: string[];
 
-const url = (variable: (typeof PORT_VARIABLES)[number], pathname = '') => `http://127.0.0.1:${ports[variable]}${pathname}`;
+/** A published port of the stack, on the engine's address (PUBLISH_ADDRESS). */
+const url = (variable: (typeof PORT_VARIABLES)[number], pathname = '') => `http://${engine!.address}:${ports[variable]}${pathname}`;
 
 async function make(target: string, extra: string[] = []) {
   return runCommand('make', ['--no-print-directory', target, ...makeVariables, ...extra], { cwd: REPO_ROOT, env: makeEnv, timeoutMs: 600_000 });
@@ -96,13 +97,13 @@ test.before(async () => {
     },
   }));
 
-  // The stack's gate mounts the engine's socket: this engine's.
-  makeEnv = { ...engine.env, DOCKER_SOCKET: engine.socket };
+  // The stack's gate mounts the engine's socket: this engine's. Its ports are published on the engine's
+  // address, which the host reaches (its 127.0.0.1 is the engine's namespace's own).
+  makeEnv = { ...engine.env, DOCKER_SOCKET: engine.socket, PUBLISH_ADDRESS: engine.address };
   for (const [variable, port] of Object.entries(ports)) makeEnv[variable] = String(port);
-  makeVariables = [`COMPOSE=${DOCKER_COMPOSE}`, `COMPOSE_OVERRIDE=${override}`, `ENV_FILE=${envFile}`];
-  // Compose 1.29 builds without a way out of a NAT-less private engine: build once on the host's network,
-  // so that make up's own build finds every step cached.
-  await composeBuildOnHostNetwork(engine, ['-p', 'headroom', '-f', COMPOSE_FILE, '-f', override], { cwd: REPO_ROOT });
+  // The engine's namespace has no way out: the exporter's image builds through its download proxy.
+  const build = await composeBuildOverride(engine, ['-p', 'headroom', '-f', COMPOSE_FILE, '-f', override], { cwd: REPO_ROOT });
+  makeVariables = [`COMPOSE=${DOCKER_COMPOSE}`, `COMPOSE_OVERRIDE=${override} ${build}`, `ENV_FILE=${envFile}`];
 });
 
 test.after(async () => {
@@ -175,13 +176,13 @@ test('an OOM kill the first sample already counts fires the danger alert: a Prom
   const configFile = path.join(scratch, 'fresh-prometheus.yml');
   writeFileSync(configFile, stringify(config));
   const port = await freePort();
-  const { stdout } = await engine!.docker(['run', '--detach', '--network=headroom', '--publish', `127.0.0.1:${port}:9090`,
+  const { stdout } = await engine!.docker(['run', '--detach', '--network=headroom', '--publish', `${engine!.address}:${port}:9090`,
     '--volume', `${configFile}:/etc/headroom/compose/prometheus.yml:ro`, '--volume', `${path.join(scratch, 'alerting-rules')}:/etc/headroom/alerting-rules:ro`,
     'prom/prometheus:v2.53.2', '--config.file=/etc/headroom/compose/prometheus.yml', '--storage.tsdb.path=/prometheus']);
   const fresh = stdout.trim();
   try {
     const alert = await waitFor('the OOM danger alert in a fresh Prometheus', async () => {
-      const response = await fetchWithin(`http://127.0.0.1:${port}/api/v1/alerts`, 5000).catch(() => undefined);
+      const response = await fetchWithin(`http://${engine!.address}:${port}/api/v1/alerts`, 5000).catch(() => undefined);
       if (!response?.ok) return undefined;
       const { data } = await response.json() as { data: { alerts: Array<{ labels: Record<string, string>; state: string }> } };
       return data.alerts.find((candidate) => candidate.labels.signal === 'oom_kill' && candidate.labels.compose_service === 'demo' && candidate.state === 'firing');

@@ -10,7 +10,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { tierByName } from '../exporter/src/thresholds.js';
 import { freePort, REPO_ROOT, waitFor } from '../scripts/processes.js';
-import { composeBuildOnHostNetwork, DOCKER_CLI, DOCKER_COMPOSE, fetchWithin, runCommand, startEngine, swarmInit, type DockerEngine } from '../scripts/docker-engine.js';
+import { composeBuildOverride, DOCKER_CLI, DOCKER_COMPOSE, fetchWithin, runCommand, startEngine, swarmInit, type DockerEngine } from '../scripts/docker-engine.js';
 import { STACK_PORT_VARIABLES, stackServices } from './helpers/compose-file.js';
 import { loadStandins } from '../scripts/standin-images.js';
 import { parseExposition } from './helpers/metrics-text.js';
@@ -26,7 +26,8 @@ let makeEnv: NodeJS.ProcessEnv;
 let makeVariables: string[];
 let stackUp = false;
 
-const url = (variable: (typeof PORT_VARIABLES)[number], pathname = '') => `http://127.0.0.1:${ports[variable]}${pathname}`;
+/** A published port of the stack: mode host publishes on every address of the node, the engine's among them. */
+const url = (variable: (typeof PORT_VARIABLES)[number], pathname = '') => `http://${engine!.address}:${ports[variable]}${pathname}`;
 
 async function make(target: string, extra: string[] = []) {
   return runCommand('make', ['--no-print-directory', target, ...makeVariables, ...extra], { cwd: REPO_ROOT, env: makeEnv, timeoutMs: 600_000 });
@@ -52,10 +53,9 @@ test.before(async () => {
   ports = Object.fromEntries(await Promise.all(PORT_VARIABLES.map(async (variable) => [variable, await freePort()]))) as typeof ports;
   makeEnv = { ...engine.env, DOCKER_SOCKET: engine.socket };
   for (const [variable, port] of Object.entries(ports)) makeEnv[variable] = String(port);
-  makeVariables = [`COMPOSE=${DOCKER_COMPOSE}`, `DOCKER=${DOCKER_CLI}`, `ENV_FILE=${path.join(scratch, 'absent.env')}`];
-  // The engine has no NAT: the exporter's image is built on the host's network first, so that
-  // make swarm-up's own build finds every step cached.
-  await composeBuildOnHostNetwork(engine, ['-p', 'headroom', '-f', 'compose/docker-compose.yml', '-f', 'compose/compose-only.yml'], { cwd: REPO_ROOT });
+  // The engine's namespace has no way out: make swarm-up builds the exporter's image through its download proxy.
+  const build = await composeBuildOverride(engine, ['-p', 'headroom', '-f', 'compose/docker-compose.yml', '-f', 'compose/compose-only.yml'], { cwd: REPO_ROOT });
+  makeVariables = [`COMPOSE=${DOCKER_COMPOSE}`, `DOCKER=${DOCKER_CLI}`, `COMPOSE_OVERRIDE=${build}`, `ENV_FILE=${path.join(scratch, 'absent.env')}`];
   await swarmInit(engine);
 });
 
