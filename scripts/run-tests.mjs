@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // Runs every compiled uvu suite (dist/test/**/*.test.js) in its own process, one after another,
 // and ends with one line: `N passed, N failed`. A suite that crashes, times out or skips a test counts as failed.
+// With HEADROOM_NEIGHBOUR_ENGINE=1 (.ci/run), a neighbour engine runs beside the suites (scripts/neighbour-engine.ts):
+// started first, checked after the last suite (one more test, passed or failed), then stopped.
 import { spawn } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -44,6 +46,21 @@ const suites = findSuites(testDir).filter((file) => !filter || file.includes(fil
 let passed = 0;
 let failed = 0;
 const failedSuites = [];
+let neighbour;
+if (process.env.HEADROOM_NEIGHBOUR_ENGINE === '1') {
+  const { startNeighbour } = await import('../dist/scripts/neighbour-engine.js');
+  try {
+    neighbour = await startNeighbour();
+    process.stdout.write(`=== ${neighbour.summary}\n`);
+    for (const [signal, number] of [['SIGINT', 2], ['SIGTERM', 15], ['SIGHUP', 1]]) {
+      process.once(signal, async () => { await neighbour.stop(); process.exit(128 + number); });
+    }
+  } catch (error) {
+    process.stdout.write(`=== the neighbour engine could not be started: ${error.message}\n`);
+    failed += 1;
+    failedSuites.push('the neighbour engine');
+  }
+}
 for (const suite of suites) {
   const name = path.relative(testDir, suite);
   process.stdout.write(`\n=== ${name}\n`);
@@ -53,6 +70,12 @@ for (const suite of suites) {
   passed += result.passed;
   failed += result.failed;
   if (result.failed > 0) failedSuites.push(name);
+}
+if (neighbour) {
+  const problems = [...await neighbour.check(), ...await neighbour.stop()];
+  process.stdout.write(`\n=== the neighbour engine after the suites: ${problems.length === 0 ? 'intact, and the host restored' : `\n${problems.join('\n')}`}\n`);
+  if (problems.length === 0) passed += 1;
+  else { failed += 1; failedSuites.push('the neighbour engine'); }
 }
 if (suites.length === 0) failed += 1;
 if (failedSuites.length > 0) process.stdout.write(`\nfailed suites: ${failedSuites.join(', ')}\n`);
