@@ -35,11 +35,16 @@ export async function createBenchCgroup(name: string): Promise<BenchCgroup> {
     if (hierarchy) parents.add(realpathSync(hierarchy.dir));
   }
   const dirs: string[] = [];
-  for (const parent of parents) {
-    if (existsSync(path.join(parent, 'cgroup.controllers'))) delegateControllers(parent);
-    const dir = path.join(parent, name);
-    mkdirSync(dir);
-    dirs.push(dir);
+  try {
+    for (const parent of parents) {
+      if (existsSync(path.join(parent, 'cgroup.controllers'))) delegateControllers(parent);
+      const dir = path.join(parent, name);
+      mkdirSync(dir); // fails when it exists: then it is not this run's to remove
+      dirs.push(dir);
+    }
+  } catch (error) {
+    for (const dir of dirs) rmdirSync(dir);
+    throw error;
   }
   return {
     dirs,

@@ -11,7 +11,7 @@ command -v wrk >/dev/null || need+=(wrk)
 command -v docker-compose >/dev/null || need+=(docker-compose)
 # Docker Engine 20.10 (dockerd and Debian's client at /usr/bin/docker, which the tests call by that path:
 # another `docker` earlier on PATH does not count) and mmdebstrap (the stand-in images' Debian base).
-# The tests start private daemons of their own (test/helpers/docker-engine.ts), never the system's.
+# The tests start private daemons of their own (scripts/docker-engine.ts), never the system's.
 { [ -x /usr/sbin/dockerd ] && [ -x /usr/bin/docker ]; } || need+=(docker.io)
 command -v mmdebstrap >/dev/null || need+=(mmdebstrap)
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi
@@ -22,6 +22,10 @@ fi
 echo "installing Debian packages: ${need[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
-# Services must not start on install (there may be no init system); tests start their own.
-printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+# Services must not start on install (there may be no init system); tests start their own. A policy-rc.d
+# the host has already stays as it is; the one written here goes once the packages are in.
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+  printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+  trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+fi
 apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null

@@ -267,6 +267,12 @@ function pidAlive(pid: number): boolean {
   try { process.kill(pid, 0); return true; } catch { return false; }
 }
 
+/** Whether the process a lock directory's pid file names still runs (true while the file is not written yet). */
+function lockHolderAlive(lock: string): boolean {
+  const holder = Number(existsSync(path.join(lock, 'pid')) ? readFileSync(path.join(lock, 'pid'), 'utf8') : NaN);
+  return !Number.isFinite(holder) || pidAlive(holder);
+}
+
 /**
  * Makes `images` (default: all stand-ins) present in `engine`: loads them from the cache, or builds every
  * stand-in in this engine and fills the cache first. Another process building at the same time is waited for.
@@ -282,8 +288,7 @@ export async function loadStandins(engine: DockerEngine, images: readonly Standi
       mkdirSync(lock);
     } catch {
       // Someone else builds: wait for it, or take over from a builder that died.
-      const holder = Number(existsSync(path.join(lock, 'pid')) ? readFileSync(path.join(lock, 'pid'), 'utf8') : NaN);
-      if (Number.isFinite(holder) && !pidAlive(holder)) rmSync(lock, { recursive: true, force: true });
+      if (!lockHolderAlive(lock)) rmSync(lock, { recursive: true, force: true });
       else if (Date.now() > deadline) throw new Error(`waited 20 minutes for the stand-in images (lock ${lock})`);
       else await new Promise((resolve) => setTimeout(resolve, 2000));
       continue;
@@ -293,9 +298,13 @@ export async function loadStandins(engine: DockerEngine, images: readonly Standi
     const work = path.join(lock, 'work');
     mkdirSync(work);
     try {
-      // Older keys' archives are stale (and so is anything else here).
+      // Older keys' archives are stale. Only what this cache makes goes (a key's directory, the lock of a key
+      // whose builder is gone): HEADROOM_STANDIN_CACHE may name a directory that holds other things too.
       for (const entry of readdirSync(STANDIN_CACHE)) {
-        if (entry !== key && !entry.startsWith(`${key}.`)) rmSync(path.join(STANDIN_CACHE, entry), { recursive: true, force: true });
+        const match = /^([0-9a-f]{16})(\.lock)?$/.exec(entry);
+        if (!match || match[1] === key) continue;
+        if (match[2] && lockHolderAlive(path.join(STANDIN_CACHE, entry))) continue;
+        rmSync(path.join(STANDIN_CACHE, entry), { recursive: true, force: true });
       }
       mkdirSync(path.join(STANDIN_CACHE, key), { recursive: true });
       log(`building the stand-in images (cache key ${key})`);

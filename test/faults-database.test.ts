@@ -106,6 +106,13 @@ function fill(dir: string): string {
   return filler;
 }
 
+/** Unmounts the test's own file system, then removes its directory: never through a mount still in place. */
+async function unmountAndRemove(mountPoint: string, dir: string): Promise<void> {
+  const unmounted = await run('umount', [mountPoint]);
+  if (unmounted.code !== 0) throw new Error(`umount ${mountPoint}: ${unmounted.stderr}; ${dir} is left`);
+  rmSync(dir, { recursive: true, force: true });
+}
+
 test('a full disk: writes get 503, /health says why, scrapes go on, and it recovers without a restart', async () => {
   const mountPoint = mkdtempSync(path.join(os.tmpdir(), 'headroom-full-'));
   const mounted = await run('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', mountPoint]);
@@ -145,8 +152,7 @@ test('a full disk: writes get 503, /health says why, scrapes go on, and it recov
   } finally {
     agent.destroy();
     await exporter.stop();
-    await run('umount', [mountPoint]);
-    rmSync(mountPoint, { recursive: true, force: true });
+    await unmountAndRemove(mountPoint, mountPoint);
   }
 });
 
@@ -190,8 +196,7 @@ test('a file system gone read-only under the open database: writes get 503, /hea
   } finally {
     agent.destroy();
     await exporter?.stop();
-    await run('umount', [mountPoint]);
-    rmSync(dir, { recursive: true, force: true });
+    await unmountAndRemove(mountPoint, dir);
   }
 });
 

@@ -32,7 +32,7 @@ export function createLiveCgroup(name: string, limits: LiveCgroupLimits): LiveCg
       hierarchies.set(mount.mountPoint, [...(hierarchies.get(mount.mountPoint) ?? []), controller]);
     }
     const dirs = [...hierarchies.keys()].map((mountPoint) => path.join(mountPoint, name));
-    for (const dir of dirs) mkdirSync(dir, { recursive: true });
+    makeDirs(dirs);
     const memoryDir = path.join(v1Memory.mountPoint, name);
     write(path.join(memoryDir, 'memory.limit_in_bytes'), String(limits.memoryBytes));
     write(path.join(memoryDir, 'memory.soft_limit_in_bytes'), String(limits.memoryReservationBytes));
@@ -53,7 +53,7 @@ export function createLiveCgroup(name: string, limits: LiveCgroupLimits): LiveCg
     if (!enabled.split(/\s+/).includes(controller)) write(path.join(parent, 'cgroup.subtree_control'), `+${controller}`);
   }
   const dir = path.join(parent, name);
-  mkdirSync(dir, { recursive: true });
+  makeDirs([dir]);
   write(path.join(dir, 'memory.max'), String(limits.memoryBytes));
   write(path.join(dir, 'memory.low'), String(limits.memoryReservationBytes));
   write(path.join(dir, 'cpu.max'), `${Math.round(limits.cpuCores * PERIOD_US)} ${PERIOD_US}`);
@@ -76,10 +76,24 @@ export function createCpuOnlyCgroup(name: string, cpuCores: number): { dir: stri
   if (!cpu || !cpuacct) throw new Error('this test needs cgroup v1 cpu and cpuacct controllers');
   if (cpu.mountPoint === cpuacct.mountPoint) throw new Error(`cpu and cpuacct are mounted together at ${cpu.mountPoint}: this test needs them apart`);
   const dir = path.join(cpu.mountPoint, name);
-  mkdirSync(dir, { recursive: true });
+  makeDirs([dir]);
   write(path.join(dir, 'cpu.cfs_period_us'), String(PERIOD_US));
   write(path.join(dir, 'cpu.cfs_quota_us'), String(Math.round(cpuCores * PERIOD_US)));
   return { dir, addProcess: (pid) => write(path.join(dir, 'cgroup.procs'), String(pid)), remove: () => removeDirs([dir]) };
+}
+
+/**
+ * Makes each cgroup, which must not exist yet: a cgroup of that name is someone else's, and remove() would take
+ * it. When one cannot be made, those made before it are removed.
+ */
+function makeDirs(dirs: string[]): void {
+  const made: string[] = [];
+  try {
+    for (const dir of dirs) { mkdirSync(dir); made.push(dir); }
+  } catch (error) {
+    for (const dir of made) rmdirSync(dir);
+    throw error;
+  }
 }
 
 /** A child Node process that spins on one core until killed. */
