@@ -12,7 +12,8 @@
 //     containers once net.bridge.bridge-nf-call-iptables is 1, as it is wherever Docker was installed;
 //   - docker0, the swarm's gossip port 7946 and its VXLAN port are one per network namespace.
 // In its own namespace each of these is the namespace's: the engine runs with Docker's defaults (a docker0,
-// iptables rules, IP forwarding, all inside) and the host's network stays as it was. Only the network
+// iptables rules, IP forwarding, all inside), and all the host gets is its end of the namespace's link for
+// as long as the engine runs (an interface hdv<N> with a /30). Only the network
 // namespace differs: dockerd shares the host's mount, PID and cgroup namespaces (nsenter --net; not
 // `ip netns exec`, which remounts /sys), so its socket, its mounts and its containers' cgroups
 // (/sys/fs/cgroup/<controller>/docker/<id>) are where host mode reads them.

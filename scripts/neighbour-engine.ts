@@ -22,6 +22,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { DOCKER_CLI, DOCKERD, mountsUnder, runCommand, type CommandOptions } from './docker-engine.js';
 import { HOST_NODE_IMAGE, importHostNodeImage, readFrom } from './host-node-image.js';
+import { interfaceIndex } from './netns.js';
 import { alive, ownerGone, ownerRecord, readIfThere, sleepSync } from './ownership.js';
 import { waitFor } from './processes.js';
 
@@ -53,7 +54,7 @@ interface Recorded {
   address?: string;
 }
 
-const docker0Index = () => readIfThere('/sys/class/net/docker0/ifindex')?.trim();
+const docker0Index = () => interfaceIndex('docker0');
 
 function rules(): string {
   return Object.keys(TABLES).map((table) => spawnSync('iptables', ['-t', table, '-S'], { encoding: 'utf8' }).stdout).join('');
@@ -157,13 +158,12 @@ export async function startNeighbour(): Promise<Neighbour> {
     closeSync(logFd);
     daemon.unref();
     writeFileSync(path.join(dir, 'daemon-pid'), String(daemon.pid));
-    await waitFor('the neighbour engine', async () => {
+    // Answering, with its docker0 (which comes a moment after the API).
+    recorded.docker0 = await waitFor('the neighbour engine and its docker0', async () => {
       if (daemon.exitCode !== null) throw new Error(`dockerd exited ${daemon.exitCode}: ${readIfThere(path.join(dir, 'dockerd.log'))?.slice(-2000)}`);
-      return (await docker(['version'], { check: false })).code === 0;
+      return (await docker(['version'], { check: false })).code === 0 && docker0Index();
     }, 60_000, 200);
-    recorded.docker0 = docker0Index();
     save();
-    if (recorded.docker0 === undefined) throw new Error('the neighbour engine made no docker0');
     if (!/^-P FORWARD DROP$/m.test(rules())) spawnSync('iptables', ['-P', 'FORWARD', 'DROP']);
     await importHostNodeImage(docker);
     await docker(['run', '--detach', '--name', CONTAINER, HOST_NODE_IMAGE, '-e', SERVER]);

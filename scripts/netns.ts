@@ -50,6 +50,15 @@ function mustIp(args: string[]): void {
   if (!ok) throw new Error(`ip ${args.join(' ')}: ${output}`);
 }
 
+/**
+ * The index of this process's network namespace's interface called name, or undefined when there is none.
+ * From netlink (`ip`), not /sys/class/net, which shows the namespace /sys was mounted in.
+ */
+export function interfaceIndex(name: string): string | undefined {
+  const { ok, output } = ip(['-j', 'link', 'show', 'dev', name]);
+  return ok ? String((JSON.parse(output) as Array<{ ifindex: number }>)[0]?.ifindex) : undefined;
+}
+
 /** Everything about link N, from N alone. */
 function namespaceOf(index: number): NetworkNamespace {
   const base = (10 << 24) + (231 << 16) + index * 4;
@@ -150,7 +159,7 @@ export function processesIn(namespace: NetworkNamespace): number[] {
  */
 export function removeNamespace(namespace: NetworkNamespace): string[] {
   const problems: string[] = [];
-  if (readIfThere(`/sys/class/net/${namespace.hostInterface}/ifindex`) !== undefined) {
+  if (interfaceIndex(namespace.hostInterface) !== undefined) {
     const { ok, output } = ip(['link', 'delete', namespace.hostInterface]);
     if (!ok) problems.push(`ip link delete ${namespace.hostInterface}: ${output}`);
   }

@@ -9,7 +9,8 @@ import path from 'node:path';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const testDir = path.join(root, 'dist', 'test');
-const filter = process.argv[2];
+/** `node scripts/run-tests.mjs [NAME...]`: the suites whose path contains any NAME (all without one). */
+const filters = process.argv.slice(2);
 const SUITE_TIMEOUT_MS = Number(process.env.SUITE_TIMEOUT_MS ?? 15 * 60 * 1000);
 
 function findSuites(dir) {
@@ -42,7 +43,7 @@ function runSuite(file) {
   });
 }
 
-const suites = findSuites(testDir).filter((file) => !filter || file.includes(filter));
+const suites = findSuites(testDir).filter((file) => filters.length === 0 || filters.some((filter) => file.includes(filter)));
 let passed = 0;
 let failed = 0;
 const failedSuites = [];

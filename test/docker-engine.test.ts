@@ -13,6 +13,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { mountsUnder, runCommand, startEngine, swarmInit, type DockerEngine } from '../scripts/docker-engine.js';
 import { importHostNodeImage, readFrom } from '../scripts/host-node-image.js';
+import { interfaceIndex } from '../scripts/netns.js';
 import { REPO_ROOT, waitFor } from '../scripts/processes.js';
 
 const LOAD_BALANCER_FILES = '/var/lib/docker/network/files';
@@ -22,7 +23,6 @@ const SERVER = "require('net').createServer((socket) => socket.end(require('os')
 /** What the test made, to remove at the end: a docker0 (its ifindex), lb_x and the directories above it. */
 const made: { docker0?: string; file?: string; dirs: string[] } = { dirs: [] };
 
-const ifindex = (name: string) => (existsSync(`/sys/class/net/${name}/ifindex`) ? readFileSync(`/sys/class/net/${name}/ifindex`, 'utf8').trim() : undefined);
 const iptablesRules = async () => (await runCommand('iptables', ['-S'])).stdout + (await runCommand('iptables', ['-t', 'nat', '-S'])).stdout;
 const ipForward = () => readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8');
 
@@ -31,9 +31,9 @@ let host: Host;
 
 test.before(async () => {
   assert.is(process.getuid?.(), 0, 'private engines need root');
-  if (ifindex('docker0') === undefined) {
+  if (interfaceIndex('docker0') === undefined) {
     await runCommand('ip', ['link', 'add', 'docker0', 'type', 'bridge']);
-    made.docker0 = ifindex('docker0');
+    made.docker0 = interfaceIndex('docker0');
   }
   for (let dir = LOAD_BALANCER_FILES, missing: string[] = []; ; dir = path.dirname(dir)) {
     if (existsSync(dir)) {
@@ -46,18 +46,18 @@ test.before(async () => {
     writeFileSync(FOREIGN_FILE, 'another engine\'s load balancer\n');
     made.file = FOREIGN_FILE;
   }
-  host = { docker0: ifindex('docker0')!, rules: await iptablesRules(), forward: ipForward() };
+  host = { docker0: interfaceIndex('docker0')!, rules: await iptablesRules(), forward: ipForward() };
 });
 
 test.after(async () => {
   if (made.file) rmSync(made.file, { force: true });
   for (const dir of made.dirs) { try { rmdirSync(dir); } catch { /* something else wrote there meanwhile: it stays */ } }
-  if (made.docker0 !== undefined && ifindex('docker0') === made.docker0) await runCommand('ip', ['link', 'delete', 'docker0']);
+  if (made.docker0 !== undefined && interfaceIndex('docker0') === made.docker0) await runCommand('ip', ['link', 'delete', 'docker0']);
 });
 
 /** The host as the test left it before the engine: docker0, lb_x, iptables rules, IP forwarding. */
 async function assertHostAsBefore(): Promise<void> {
-  assert.is(ifindex('docker0'), host.docker0, 'docker0 is still the same interface');
+  assert.is(interfaceIndex('docker0'), host.docker0, 'docker0 is still the same interface');
   assert.ok(existsSync(FOREIGN_FILE), `${FOREIGN_FILE} is still there`);
   assert.is(await iptablesRules(), host.rules, 'the host\'s iptables rules');
   assert.is(ipForward(), host.forward, 'net.ipv4.ip_forward');
@@ -77,7 +77,7 @@ function assertGone(left: Traces): void {
   assert.not.ok(existsSync(left.dir), `${left.dir} is removed`);
   assert.equal(mountsUnder(left.dir), [], 'nothing mounted under it');
   assert.not.ok(existsSync(left.namespace), `${left.namespace} is removed`);
-  assert.is(ifindex(left.hostInterface), undefined, `${left.hostInterface} is removed`);
+  assert.is(interfaceIndex(left.hostInterface), undefined, `${left.hostInterface} is removed`);
   assert.not.ok(existsSync(left.record), `${left.record} is removed`);
   const cgroups = readdirSync('/sys/fs/cgroup').flatMap((controller) => left.containers.map((id) => `/sys/fs/cgroup/${controller}/docker/${id}`)).filter(existsSync);
   assert.equal(cgroups, [], 'no cgroup of its containers');
