@@ -93,6 +93,9 @@ export function startBuildProxy(listenAddress: string, allowed: readonly string[
       return;
     }
     open(target, (remote) => {
+      // Small TLS records (handshakes, requests) go at once: Nagle's algorithm against delayed ACKs stalls them.
+      remote.setNoDelay(true);
+      client.setNoDelay(true);
       sockets.add(remote);
       remote.once('close', () => { sockets.delete(remote); client.destroy(); });
       remote.on('error', () => remote.destroy());
