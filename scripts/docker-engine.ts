@@ -13,10 +13,10 @@
 //   - docker0, the swarm's gossip port 7946 and its VXLAN port are one per network namespace.
 // In its own namespace each of these is the namespace's: the engine runs with Docker's defaults (a docker0,
 // iptables rules, IP forwarding, all inside), and all the host gets is its end of the namespace's link for
-// as long as the engine runs (an interface hdv<N> with a /30). Only the network
-// namespace differs: dockerd shares the host's mount, PID and cgroup namespaces (nsenter --net; not
-// `ip netns exec`, which remounts /sys), so its socket, its mounts and its containers' cgroups
-// (/sys/fs/cgroup/<controller>/docker/<id>) are where host mode reads them.
+// as long as the engine runs (an interface hdv<N> with a /30). Only the network namespace differs: dockerd
+// shares the host's mount, PID and cgroup namespaces (nsenter --net; not `ip netns exec`, which remounts
+// /sys), so its socket, its mounts and its containers' cgroups (/sys/fs/cgroup/<controller>/docker/<id>)
+// are where host mode reads them.
 //
 // The host reaches the engine at engine.address, the namespace's end of its link: publish ports there
 // (`docker run -p ADDRESS:PORT:PORT`; PUBLISH_ADDRESS for the stack). 127.0.0.1 inside is the namespace's
@@ -93,7 +93,8 @@ export interface DockerEngine {
   /**
    * Build arguments (HTTP_PROXY, HTTPS_PROXY and their lower-case twins) that let a build on the engine's own
    * network (--network=host) download from BUILD_DOWNLOADS through a proxy on the host's end of the link.
-   * Docker passes these without an ARG line and keeps them out of the image's history and the build cache.
+   * Docker passes these without an ARG line and keeps them out of the image's history; their values are in
+   * no step's cache key, but their presence is (see composeBuildOverride).
    */
   proxyBuildArgs(): Promise<Record<string, string>>;
   /** Removes every container, network and volume, stops the daemon, removes what it left (see the top), removes dir. */
