@@ -250,7 +250,9 @@ function cleanupEngine(dir: string): string[] {
     if ((docker(['info', '--format', '{{.Swarm.LocalNodeState}}']) ?? '').trim() !== 'inactive') docker(['swarm', 'leave', '--force']);
     const containers = lines(docker(['ps', '--all', '--quiet']));
     if (containers.length > 0) docker(['rm', '--force', '--volumes', ...containers], 180_000);
-    const networks = lines(docker(['network', 'ls', '--quiet', '--no-trunc', '--filter', 'type=custom']));
+    // Local ones only: a swarm network still listed a moment after leaving the swarm goes with it, and removing
+    // it now fails ("not a swarm manager").
+    const networks = lines(docker(['network', 'ls', '--quiet', '--no-trunc', '--filter', 'type=custom', '--filter', 'scope=local']));
     if (networks.length > 0) docker(['network', 'rm', ...networks]);
     const volumes = lines(docker(['volume', 'ls', '--quiet']));
     if (volumes.length > 0) docker(['volume', 'rm', '--force', ...volumes]);
