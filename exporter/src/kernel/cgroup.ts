@@ -2,7 +2,7 @@
 // `/proc/<pid>/cgroup` and `/proc/self/mountinfo`, then a reader that does the I/O.
 import path from 'node:path';
 import { parseMountinfo, parseProcCgroup, type Mount, type ProcCgroupEntry } from './parse.js';
-import { readKernelFile, readOptionalKernelFile, readShared } from './read.js';
+import { readKernelFile, readOptionalKernelFile, readThrough, type Readings } from './read.js';
 
 export type Controller = 'memory' | 'cpu' | 'cpuacct' | 'pids';
 export const CONTROLLERS: readonly Controller[] = ['memory', 'cpu', 'cpuacct', 'pids'];
@@ -158,13 +158,13 @@ export function readHostLayout(procfs: string, sysfs: string): (cgroupPath: stri
  * The smallest limit on the way from the cgroup up to its mount point.
  * `readLimit` returns null for "unlimited"; a directory without the file (a namespace's view ends) is skipped.
  */
-export function smallestLimitUpTheTree(hierarchy: Hierarchy, readLimit: (dir: string) => number | null, kind: string): number | null {
+export function smallestLimitUpTheTree(hierarchy: Hierarchy, readLimit: (dir: string) => number | null, kind: string, readings: Readings = {}): number | null {
   let smallest: number | null = null;
   for (const dir of ancestry(hierarchy)) {
     let limit: number | null;
     try {
       // The parents are the same for many targets (host mode's containers): read once per scrape.
-      limit = dir === hierarchy.dir ? readLimit(dir) : readShared(`${kind} ${dir}`, () => readLimit(dir));
+      limit = readThrough(dir === hierarchy.dir ? readings.limits : readings.shared, `${kind} ${dir}`, () => readLimit(dir));
     } catch (error) {
       // The watched cgroup's own file must be readable, but the root of a v2 hierarchy has no memory.max or cpu.max.
       const isRootOrAncestor = dir !== hierarchy.dir || dir === hierarchy.mountPoint;
