@@ -1,7 +1,7 @@
 // Which cgroup directories hold a process's limits and counters: pure resolution from
 // `/proc/<pid>/cgroup` and `/proc/self/mountinfo`, then a reader that does the I/O.
 import path from 'node:path';
-import { parseMountinfo, parseProcCgroup, type Mount, type ProcCgroupEntry } from './parse.js';
+import { parseCgroupMounts, parseProcCgroup, type Mount, type ProcCgroupEntry } from './parse.js';
 import { readKernelFile, readOptionalKernelFile, readThrough, type Readings } from './read.js';
 
 export type Controller = 'memory' | 'cpu' | 'cpuacct' | 'pids';
@@ -133,7 +133,7 @@ export function locateCgroup(options: ResolveOptions): CgroupLocation {
  */
 function hostLayout(cgroupText: string, mountinfoText: string, sysfs: string): (explicitPath?: string) => CgroupLocation {
   const entries = parseProcCgroup(cgroupText);
-  const mounts = parseMountinfo(mountinfoText);
+  const mounts = parseCgroupMounts(mountinfoText);
   const enabledByMount = new Map<string, string[]>();
   for (const mount of mounts.filter((candidate) => candidate.fsType === 'cgroup2')) {
     const mountPoint = underSysfs(mount.mountPoint, sysfs);
