@@ -134,14 +134,30 @@ function cgroupDetails(scrape: ScrapeResult): Record<string, unknown> | undefine
 /** The collectors whose failure leaves headroom unable to do its job. */
 const ESSENTIAL_COLLECTORS = ['memory', 'cpu'];
 
+/** What the collectors left out of the figures (processes they could not read or that exited meanwhile). */
+function notesOf(scrape: ScrapeResult): { degraded: string[]; other: string[] } {
+  const degraded: string[] = [];
+  const other: string[] = [];
+  for (const [name, outcome] of Object.entries(scrape.collectors)) {
+    for (const note of outcome.notes ?? []) (note.degraded ? degraded : other).push(`${name}: ${note.message}`);
+  }
+  return { degraded, other };
+}
+
 export const collectorsCheck: ScrapeCheck = {
   name: 'collectors',
   required: true,
   evaluate(scrape) {
-    const details = cgroupDetails(scrape);
+    const notes = notesOf(scrape);
+    const noted = [...notes.degraded, ...notes.other];
+    const found = { ...cgroupDetails(scrape), ...(noted.length > 0 ? { notes: noted } : {}) };
+    const details = Object.keys(found).length > 0 ? found : undefined;
     const failed = Object.entries(scrape.collectors).filter(([, outcome]) => !outcome.success);
-    if (failed.length === 0) return { status: 'ok', message: `${Object.keys(scrape.collectors).length} collectors succeeded`, details };
-    const message = failed.map(([name, outcome]) => `${name}: ${outcome.error ?? 'failed'}`).join('; ');
+    if (failed.length === 0) {
+      if (notes.degraded.length > 0) return { status: 'degraded', message: notes.degraded.join('; '), details };
+      return { status: 'ok', message: `${Object.keys(scrape.collectors).length} collectors succeeded`, details };
+    }
+    const message = [...failed.map(([name, outcome]) => `${name}: ${outcome.error ?? 'failed'}`), ...notes.degraded].join('; ');
     const essential = failed.some(([name]) => ESSENTIAL_COLLECTORS.includes(name));
     return { status: essential ? 'failing' : 'degraded', message, details };
   },
@@ -158,7 +174,18 @@ export function worstLevel(levels: Iterable<Level>): Level {
   return worst;
 }
 
-const describeLevels = (levels: Record<string, Level>) => Object.entries(levels).map(([resource, level]) => `${resource} ${level}`).join(', ');
+/** The process that holds the largest share of its descriptor limit in a target: its command and soft limit. */
+function worstDescriptors(scrape: ScrapeResult, target: TargetResult['target']): { command: string; soft_limit: number } | undefined {
+  const sample = scrape.samples.get('headroom_fds_limit')?.find(({ labels }) => Object.entries(target.labels).every(([name, value]) => labels[name] === value));
+  return sample === undefined ? undefined : { command: sample.labels.command ?? '', soft_limit: sample.value };
+}
+
+function describeLevels(levels: Record<string, Level>, descriptors?: { command: string; soft_limit: number }): string {
+  return Object.entries(levels).map(([resource, level]) => {
+    const holder = resource === 'fds' && level !== 'info' && descriptors ? ` (${descriptors.command}, soft limit ${descriptors.soft_limit})` : '';
+    return `${resource} ${level}${holder}`;
+  }).join(', ');
+}
 
 /** The level of each resource against the thresholds; never required: a busy service is not a broken exporter. */
 export const resourcesCheck: ScrapeCheck = {
@@ -169,12 +196,14 @@ export const resourcesCheck: ScrapeCheck = {
     const sidecar = sidecarOf(scrape);
     if (sidecar) {
       const levels = levelsOf(sidecar.values);
-      return { status: statusOf(worstLevel(Object.values(levels))), message: describeLevels(levels), details: { levels } };
+      const descriptors = worstDescriptors(scrape, sidecar.target);
+      return { status: statusOf(worstLevel(Object.values(levels))), message: describeLevels(levels, descriptors), details: { levels, ...(descriptors ? { fds_worst_process: descriptors } : {}) } };
     }
     // Host mode: each container's levels; the worst decides.
     const byContainer = Object.fromEntries(scrape.targets.map(({ target, values }) => [target.name, levelsOf(values)]));
     const worst = worstLevel(Object.values(byContainer).flatMap((levels) => Object.values(levels)));
-    const above = Object.entries(byContainer).filter(([, levels]) => Object.values(levels).some((level) => level !== 'info')).map(([name, levels]) => `${name}: ${describeLevels(levels)}`);
+    const above = scrape.targets.filter(({ target }) => Object.values(byContainer[target.name]!).some((level) => level !== 'info'))
+      .map(({ target }) => `${target.name}: ${describeLevels(byContainer[target.name]!, worstDescriptors(scrape, target))}`);
     return { status: statusOf(worst), message: above.length === 0 ? `${scrape.targets.length} containers, all info` : above.join('; '), details: { containers: byContainer } };
   },
 };

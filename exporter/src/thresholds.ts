@@ -42,6 +42,12 @@ export interface WatchedResource {
 export const RESOURCES: readonly WatchedResource[] = [
   { name: 'cpu', percentFamily: 'headroom_cpu_percent' },
   { name: 'memory', percentFamily: 'headroom_memory_percent' },
+  // Open file descriptors of the process nearest its soft RLIMIT_NOFILE.
+  { name: 'fds', percentFamily: 'headroom_fds_percent' },
+  // Tasks against pids.max, where one is set.
+  { name: 'pids', percentFamily: 'headroom_pids_percent' },
+  // Tasks of a process's user against its soft RLIMIT_NPROC, where one applies.
+  { name: 'nproc', percentFamily: 'headroom_nproc_percent' },
 ];
 
 export const MIB = 1024 * 1024;

@@ -14,6 +14,8 @@ export const inspectSchema = z.object({
   HostConfig: z.object({
     RestartPolicy: z.object({ Name: z.string() }).nullish(),
     CgroupParent: z.string().nullish(),
+    // The container's --ulimit options, with the daemon's default-ulimits merged in when it was created.
+    Ulimits: z.array(z.object({ Name: z.string(), Soft: z.number(), Hard: z.number() })).nullish(),
   }),
   State: z.object({
     Status: z.string(),
@@ -65,6 +67,23 @@ export interface ContainerFacts {
   restartCount: number;
   oomKilled: boolean;
   exitCode: number;
+  /** Soft limits configured for the container (HostConfig.Ulimits) of the resources headroom watches, by ulimit name. */
+  ulimits: Partial<Record<WatchedUlimit, number>>;
+}
+
+/** The ulimits whose use headroom watches: RLIMIT_NOFILE (the fds collector) and RLIMIT_NPROC (nproc). */
+export const WATCHED_ULIMITS = ['nofile', 'nproc'] as const;
+export type WatchedUlimit = (typeof WATCHED_ULIMITS)[number];
+
+/** The configured soft limits of the watched ulimits. */
+export function configuredUlimits(ulimits: InspectAnswer['HostConfig']['Ulimits']): ContainerFacts['ulimits'] {
+  const configured: ContainerFacts['ulimits'] = {};
+  for (const ulimit of ulimits ?? []) {
+    const name = WATCHED_ULIMITS.find((watched) => watched === ulimit.Name);
+    // -1 is unlimited.
+    if (name !== undefined && ulimit.Soft >= 0) configured[name] = ulimit.Soft;
+  }
+  return configured;
 }
 
 export const CPU_RESERVATION_LABEL = 'headroom.cpu-reservation';
@@ -133,6 +152,7 @@ export function containerFacts(inspect: InspectAnswer, driver: string): Containe
     oomKilled: inspect.State.OOMKilled,
     exitCode: inspect.State.ExitCode,
     autosize: labels[AUTOSIZE_LABEL] === 'true',
+    ulimits: configuredUlimits(inspect.HostConfig.Ulimits),
   };
   const reservation = declaredCpuReservation(inspect.Config.Env, labels);
   if (reservation !== undefined) facts.cpuReservationCores = reservation;

@@ -10,10 +10,13 @@ export const CONTAINER_RESTARTS = counter('headroom_container_restarts_total', '
 export const CONTAINER_OOM_KILLS = counter('headroom_container_oom_kills_total', 'OOM kills in the container since it was created, across its restarts: the engine\'s oom events, and a die with OOMKilled (a kill of PID 1) that no oom event announced.');
 export const CONTAINER_LAST_EXIT = gauge('headroom_container_last_exit', 'Exit code of the container\'s last exit, by reason: oom_killed, error (non-zero) or completed (0).', ['reason']);
 
+export const CONTAINER_ULIMIT = gauge('headroom_container_ulimit_soft', 'Soft limit the engine configured for the container (HostConfig.Ulimits: its --ulimit or compose ulimits, with the daemon\'s default-ulimits merged in), for the ulimits headroom watches (nofile, nproc); no series where none is configured. What its processes really have: headroom_fds_limit, headroom_nproc_limit.', ['ulimit']);
+
 export function registerContainerFamilies(registry: Registry, watcher: DockerWatcher): void {
   const each = (sample: (container: WatchedContainer) => Sample | undefined) => () => watcher.list().flatMap((container) => sample(container) ?? []);
   registerFamily(registry, CONTAINER_INFO, each(({ facts }) => ({ labels: { ...facts.labels, id: facts.id, image: facts.image, restart_policy: facts.restartPolicy }, value: 1 })));
   registerFamily(registry, CONTAINER_RESTARTS, each(({ facts, history }) => ({ labels: facts.labels, value: history.restarts })));
   registerFamily(registry, CONTAINER_OOM_KILLS, each(({ facts, history }) => ({ labels: facts.labels, value: history.oomKills })));
+  registerFamily(registry, CONTAINER_ULIMIT, () => watcher.list().flatMap(({ facts }) => Object.entries(facts.ulimits).map(([ulimit, soft]) => ({ labels: { ...facts.labels, ulimit }, value: soft }))));
   registerFamily(registry, CONTAINER_LAST_EXIT, each(({ facts, history }) => (history.lastExit ? { labels: { ...facts.labels, reason: history.lastExit.reason }, value: history.lastExit.code } : undefined)));
 }

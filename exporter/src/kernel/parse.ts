@@ -269,3 +269,69 @@ export function parseAuxvPageSize(auxv: Uint8Array, wordBytes: 4 | 8, littleEndi
   }
   return undefined;
 }
+
+/** A resource limit of /proc/<pid>/limits: null for `unlimited`. */
+export interface ResourceLimit { soft: number | null; hard: number | null }
+
+/** The limits headroom watches: RLIMIT_NOFILE and RLIMIT_NPROC, by their names in /proc/<pid>/limits. */
+export interface ProcessLimits { openFiles: ResourceLimit; processes: ResourceLimit }
+
+function limitValue(text: string, line: string): number | null {
+  if (text === 'unlimited') return null;
+  if (!isDecimal(text)) throw new FormatError(`not a limit: ${JSON.stringify(line.slice(0, 80))}`);
+  return Number(text);
+}
+
+/** The soft and hard values of the line that starts with `name` (proc(5): `%-25s %-20s %-20s %-10s`). */
+function limitLine(text: string, name: string): ResourceLimit {
+  const start = text.indexOf(`\n${name} `);
+  if (start === -1) throw new FormatError(`limits has no "${name}" line`);
+  const end = text.indexOf('\n', start + 1);
+  const line = text.slice(start + 1, end === -1 ? text.length : end);
+  const [soft, hard] = line.slice(name.length).trim().split(/\s+/);
+  if (soft === undefined || hard === undefined) throw new FormatError(`not a limits line: ${JSON.stringify(line.slice(0, 80))}`);
+  return { soft: limitValue(soft, line), hard: limitValue(hard, line) };
+}
+
+/** `/proc/<pid>/limits`: a header line, then one line per resource with its soft and hard limit. */
+export function parseProcessLimits(text: string): ProcessLimits {
+  if (!text.startsWith('Limit ')) throw new FormatError('limits does not start with its header');
+  return { openFiles: limitLine(text, 'Max open files'), processes: limitLine(text, 'Max processes') };
+}
+
+/** The capabilities that exempt a process from RLIMIT_NPROC (kernel/fork.c: copy_process). */
+const CAP_SYS_ADMIN = 21n;
+const CAP_SYS_RESOURCE = 24n;
+
+export interface ProcessIdentity {
+  /** The real user id: the one RLIMIT_NPROC counts the process under. */
+  realUid: number;
+  threads: number;
+  /** Holds CAP_SYS_ADMIN or CAP_SYS_RESOURCE in its effective set. */
+  exemptByCapability: boolean;
+}
+
+function statusField(text: string, name: string): string {
+  const key = `${name}:`;
+  const at = text.startsWith(key) ? 0 : text.indexOf(`\n${key}`) + 1;
+  if (at === 0 && !text.startsWith(key)) throw new FormatError(`status has no ${name} line`);
+  const end = text.indexOf('\n', at);
+  return text.slice(at + key.length, end === -1 ? text.length : end).trim();
+}
+
+/** `/proc/<pid>/status`: the real uid (first of `Uid:`), `Threads:` and the effective capabilities (`CapEff:`, hex). */
+export function parseProcessIdentity(text: string): ProcessIdentity {
+  const uid = statusField(text, 'Uid').split(/\s+/)[0] ?? '';
+  const threads = statusField(text, 'Threads');
+  const capabilities = statusField(text, 'CapEff');
+  if (!isDecimal(uid) || !isDecimal(threads) || !/^[0-9a-f]{1,16}$/.test(capabilities)) throw new FormatError('status has a malformed Uid, Threads or CapEff line');
+  const effective = BigInt(`0x${capabilities}`);
+  const holds = (capability: bigint) => ((effective >> capability) & 1n) === 1n;
+  return { realUid: Number(uid), threads: Number(threads), exemptByCapability: holds(CAP_SYS_ADMIN) || holds(CAP_SYS_RESOURCE) };
+}
+
+/** `pids.max`: the number of tasks, or null for `max`. */
+export function parsePidsMax(text: string): number | null {
+  const trimmed = text.trim();
+  return trimmed === 'max' ? null : parseInteger(trimmed);
+}

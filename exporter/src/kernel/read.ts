@@ -53,13 +53,24 @@ export function readOptionalKernelFile(file: string, options: ReadOptions = {}):
   }
 }
 
+/** Whether an error says the process exited (its /proc entry is gone, or going). */
+export function isGoneError(error: unknown): boolean {
+  const code = errorCode(error);
+  return code === 'ENOENT' || code === 'ESRCH';
+}
+
+/** Whether an error says the exporter may not read the file (another user's process; procfs mounted with hidepid). */
+export function isPermissionError(error: unknown): boolean {
+  const code = errorCode(error);
+  return code === 'EACCES' || code === 'EPERM';
+}
+
 /** A file under /proc/<pid>/: undefined when the process exited between the listing and the read. */
 export function readProcessFile(file: string, options: ReadOptions = {}): string | undefined {
   try {
     return readKernelFile(file, options);
   } catch (error) {
-    const code = errorCode(error);
-    if (code === 'ENOENT' || code === 'ESRCH') return undefined;
+    if (isGoneError(error)) return undefined;
     throw error;
   }
 }

@@ -20,6 +20,11 @@ export interface TargetReading {
 export interface SampleSink {
   /** A sample of `family`; `labels` are the family's own, the target's are added by the scrape. */
   add(family: FamilySpec, value: number, labels?: Labels): void;
+  /**
+   * What the target's figures leave out, for /health: `degraded` when they are the worse for it (a process the
+   * exporter may not read), not when what is left out is gone (a process that exited while it was read).
+   */
+  note(message: string, degraded: boolean): void;
 }
 
 export type CollectStep = (reading: TargetReading, out: SampleSink) => void | Promise<void>;

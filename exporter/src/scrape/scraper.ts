@@ -10,7 +10,10 @@ import { ReadingCache } from '../kernel/read.js';
 import { gauge, type FamilySpec, type Labels, type Sample } from './samples.js';
 import type { Target, TargetSource } from './target.js';
 
-export interface CollectorOutcome { success: boolean; durationSeconds: number; error?: string }
+/** Something a collector left out of a target's figures (see SampleSink.note). */
+export interface CollectorNote { message: string; degraded: boolean }
+
+export interface CollectorOutcome { success: boolean; durationSeconds: number; error?: string; notes?: CollectorNote[] }
 
 export interface TargetResult {
   target: Target;
@@ -51,7 +54,7 @@ function once<T>(compute: () => T): () => T {
 
 function readingOf(target: Target, procfs: string, shared: ReadingCache): TargetReading {
   const location = once(() => target.locate(shared));
-  return { target, procfs, location, pids: once(() => readPids(location(), procfs)), readings: target.limits ? { shared, limits: target.limits } : { shared } };
+  return { target, procfs, location, pids: once(() => readPids(location(), procfs, shared)), readings: target.limits ? { shared, limits: target.limits } : { shared } };
 }
 
 /** Collects one (collector, target)'s samples; they count only once the step has finished. */
@@ -59,6 +62,7 @@ class PendingSamples implements SampleSink {
   private readonly families: FamilySpec[] = [];
   private readonly values: number[] = [];
   private readonly labels: Array<Labels | undefined> = [];
+  private readonly notes: CollectorNote[] = [];
 
   add(family: FamilySpec, value: number, labels?: Labels): void {
     this.families.push(family);
@@ -66,8 +70,13 @@ class PendingSamples implements SampleSink {
     this.labels.push(labels);
   }
 
-  /** Moves the samples into the scrape's families and the target's values, then empties itself. */
-  commit(target: Target, samples: Map<string, Sample[]>, values: Map<string, number>): void {
+  note(message: string, degraded: boolean): void {
+    this.notes.push({ message, degraded });
+  }
+
+  /** Moves the samples into the scrape's families and the target's values, the notes into `notes`, then empties itself. */
+  commit(target: Target, samples: Map<string, Sample[]>, values: Map<string, number>, notes: CollectorNote[]): void {
+    for (const note of this.notes) notes.push(target.kind === 'container' ? { ...note, message: `${target.name}: ${note.message}` } : note);
     for (let index = 0; index < this.families.length; index += 1) {
       const family = this.families[index]!;
       const own = this.labels[index];
@@ -84,6 +93,7 @@ class PendingSamples implements SampleSink {
     this.families.length = 0;
     this.values.length = 0;
     this.labels.length = 0;
+    this.notes.length = 0;
   }
 }
 
@@ -133,11 +143,12 @@ export class Scraper {
     for (const collector of this.collectors) {
       const started = performance.now();
       const errors: string[] = [];
+      const notes: CollectorNote[] = [];
       for (let index = 0; index < readings.length; index += 1) {
         const reading = readings[index]!;
         try {
           await collector.collect(reading, pending);
-          pending.commit(reading.target, samples, values[index]!);
+          pending.commit(reading.target, samples, values[index]!, notes);
         } catch (error) {
           pending.discard();
           if (reading.target.isGone?.()) continue; // removed mid-scrape: its series go, nothing failed
@@ -148,6 +159,7 @@ export class Scraper {
       }
       const outcome: CollectorOutcome = { success: errors.length === 0, durationSeconds: (performance.now() - started) / 1000 };
       if (errors.length > 0) outcome.error = errors.join('; ');
+      if (notes.length > 0) outcome.notes = notes;
       collectors[collector.name] = outcome;
     }
     const results: TargetResult[] = readings.map((reading, index) => {
