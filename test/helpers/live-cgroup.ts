@@ -3,7 +3,13 @@ import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'n
 import path from 'node:path';
 import { parseMountinfo } from '../../exporter/src/kernel/parse.js';
 
-export interface LiveCgroupLimits { memoryBytes: number; memoryReservationBytes: number; cpuCores: number }
+export interface LiveCgroupLimits {
+  memoryBytes: number;
+  memoryReservationBytes: number;
+  cpuCores: number;
+  /** pids.max; none leaves it at max. */
+  pidsMax?: number;
+}
 
 export interface LiveCgroup {
   version: 1 | 2;
@@ -39,6 +45,7 @@ export function createLiveCgroup(name: string, limits: LiveCgroupLimits): LiveCg
     const cpuDir = path.join(v1('cpu')!.mountPoint, name);
     write(path.join(cpuDir, 'cpu.cfs_period_us'), String(PERIOD_US));
     write(path.join(cpuDir, 'cpu.cfs_quota_us'), String(Math.round(limits.cpuCores * PERIOD_US)));
+    if (limits.pidsMax !== undefined) write(path.join(v1('pids')!.mountPoint, name, 'pids.max'), String(limits.pidsMax));
     return {
       version: 1,
       dirs,
@@ -57,6 +64,7 @@ export function createLiveCgroup(name: string, limits: LiveCgroupLimits): LiveCg
   write(path.join(dir, 'memory.max'), String(limits.memoryBytes));
   write(path.join(dir, 'memory.low'), String(limits.memoryReservationBytes));
   write(path.join(dir, 'cpu.max'), `${Math.round(limits.cpuCores * PERIOD_US)} ${PERIOD_US}`);
+  if (limits.pidsMax !== undefined) write(path.join(dir, 'pids.max'), String(limits.pidsMax));
   return {
     version: 2,
     dirs: [dir],

@@ -19,7 +19,7 @@ const NONE = { lastAppliedAt: undefined, appliedInLastDay: 0 };
 const DEMO: ContainerView = { name: 'headroom_demo_1', optedIn: true, memoryLimitBytes: small.memoryLimitBytes, cpuLimitCores: small.cpuLimitCores, memoryReservationBytes: small.memoryReservationBytes, cpuReservationCores: small.cpuReservationCores, workingSetBytes: 0.97 * GiB };
 
 function usage(memoryPeakBytes: number, cpuP95Cores: number, historySeconds = 7 * 86400): Usage {
-  return { instance: 'exporter:9477', container: DEMO.name, windowSeconds: 7 * 86400, historySeconds, cpuP95Cores, cpuPeakCores: cpuP95Cores, memoryPeakBytes, oomKills: 0, throttledSeconds: 0, throttledPeriodsRatio: 0, activeUsers: null, cpuLimitCores: 1, memoryLimitBytes: GiB };
+  return { instance: 'exporter:9477', container: DEMO.name, windowSeconds: 7 * 86400, historySeconds, cpuP95Cores, cpuPeakCores: cpuP95Cores, memoryPeakBytes, oomKills: 0, throttledSeconds: 0, throttledPeriodsRatio: 0, activeUsers: null, cpuLimitCores: 1, memoryLimitBytes: GiB, limits: [] };
 }
 
 test('up: one tier, with the tier\'s reservation; a custom size goes to the smallest tier above it', () => {

@@ -34,6 +34,15 @@ export interface UsageQueries {
   firstSampleTimestamp: string;
   cpuLimitCores: string;
   memoryLimitBytes: string;
+  /** The largest share of its soft RLIMIT_NOFILE a process held in the window, 0-100. */
+  fdsPeakPercent: string;
+  /** The descriptors of the process nearest its limit, at their peak. */
+  fdsPeakOpen: string;
+  /** The last soft limit of the process nearest it, with its command. */
+  fdsLimit: string;
+  pidsPeakPercent: string;
+  pidsPeakTasks: string;
+  pidsLimit: string;
 }
 
 /** `name{selector}`, or the bare name when the selector is empty. */
@@ -61,5 +70,11 @@ export function usageQueries(filter: SeriesFilter, window: string): UsageQueries
     firstSampleTimestamp: `min_over_time(timestamp(${series('headroom_memory_working_set_bytes', selector)})[${window}:${SUBQUERY_STEP}])`,
     cpuLimitCores: `${series('headroom_cpu_limit_cores', selector)}`,
     memoryLimitBytes: `${series('headroom_memory_limit_bytes', selector)}`,
+    fdsPeakPercent: `max_over_time(${series('headroom_fds_percent', selector)}[${window}])`,
+    fdsPeakOpen: `max_over_time((${series('headroom_fds_percent', selector)} / 100 * ignoring (command) ${series('headroom_fds_limit', selector)})[${window}:${SUBQUERY_STEP}])`,
+    fdsLimit: `last_over_time(${series('headroom_fds_limit', selector)}[${window}])`,
+    pidsPeakPercent: `max_over_time(${series('headroom_pids_percent', selector)}[${window}])`,
+    pidsPeakTasks: `max_over_time((${series('headroom_pids_percent', selector)} / 100 * ${series('headroom_pids_limit', selector)})[${window}:${SUBQUERY_STEP}])`,
+    pidsLimit: `last_over_time(${series('headroom_pids_limit', selector)}[${window}])`,
   };
 }

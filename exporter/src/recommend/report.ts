@@ -4,6 +4,17 @@ import { MIB, THRESHOLDS, TIERS } from '../thresholds.js';
 import { humanDuration, type Recommendation, type Usage } from './decide.js';
 import { formatDuration } from '../duration.js';
 import { sizingVariables } from './envfile.js';
+import { composeSnippet, describeChange } from './limits.js';
+
+/** The compose service a snippet is for: the container's compose service, else its name, else a placeholder (a sidecar's). */
+function serviceOf(usage: Usage): string {
+  return usage.composeService ?? usage.container ?? 'SERVICE';
+}
+
+/** The compose snippet of the limits too low for what was used; undefined when none was. */
+function limitsSnippet(usage: Usage, recommendation: Recommendation): string | undefined {
+  return recommendation.limitChanges.length === 0 ? undefined : composeSnippet(serviceOf(usage), recommendation.limitChanges);
+}
 
 function cores(value: number): string {
   return `${value.toFixed(2)} cores`;
@@ -46,11 +57,19 @@ export function renderText(usage: Usage, recommendation: Recommendation): string
     const verdict = check.fits ? 'fits' : 'too small';
     lines.push(`  ${check.tier.padEnd(7)} ${formatCpus(tier.cpuLimitCores)} CPU, ${formatMemorySize(tier.memoryLimitBytes)}: CPU ${check.cpuPercent.toFixed(0)} %, memory ${check.memoryPercent.toFixed(0)} % of the limits: ${verdict}`);
   }
+  const snippet = limitsSnippet(usage, recommendation);
+  if (snippet !== undefined) {
+    lines.push(`limits too low for what was used (peak above ${warning} %; new limits keep the peak ${factor} at or under it):`);
+    for (const change of recommendation.limitChanges) lines.push(`  ${describeChange(change)}`);
+    lines.push(`  compose, then recreate the container (a running process keeps its limits${serviceOf(usage) === 'SERVICE' ? '; SERVICE is yours to fill in' : ''}):`);
+    for (const line of snippet.split('\n')) lines.push(`    ${line}`);
+  }
   for (const note of recommendation.notes) lines.push(`note: ${note}`);
   lines.push(`confidence: ${recommendation.confidence}`);
   return lines.join('\n');
 }
 
 export function renderJson(usage: Usage, recommendation: Recommendation): Record<string, unknown> {
-  return { usage, recommendation: { ...recommendation, env: sizingVariables(recommendation.sizing) } };
+  const snippet = limitsSnippet(usage, recommendation);
+  return { usage, recommendation: { ...recommendation, env: sizingVariables(recommendation.sizing), ...(snippet === undefined ? {} : { compose: snippet }) } };
 }
