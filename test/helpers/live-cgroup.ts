@@ -13,9 +13,13 @@ export interface LiveCgroupLimits {
 
 export interface LiveCgroup {
   version: 1 | 2;
+  /** The cgroup's path as the kernel names it (--target.cgroup). */
+  path: string;
   /** One directory per hierarchy (v1: memory, cpu, cpuacct, pids; v2: one). */
   dirs: string[];
   addProcess(pid: number): void;
+  /** SIGKILLs every process in the cgroup (children a test's processes left behind included). */
+  killAll(): void;
   remove(): Promise<void>;
 }
 
@@ -48,7 +52,9 @@ export function createLiveCgroup(name: string, limits: LiveCgroupLimits): LiveCg
     if (limits.pidsMax !== undefined) write(path.join(v1('pids')!.mountPoint, name, 'pids.max'), String(limits.pidsMax));
     return {
       version: 1,
+      path: `/${name}`,
       dirs,
+      killAll: () => killProcesses(dirs[0]!),
       addProcess: (pid) => { for (const dir of dirs) write(path.join(dir, 'cgroup.procs'), String(pid)); },
       remove: () => removeDirs(dirs),
     };
@@ -67,7 +73,9 @@ export function createLiveCgroup(name: string, limits: LiveCgroupLimits): LiveCg
   if (limits.pidsMax !== undefined) write(path.join(dir, 'pids.max'), String(limits.pidsMax));
   return {
     version: 2,
+    path: `/${name}`,
     dirs: [dir],
+    killAll: () => killProcesses(dir),
     addProcess: (pid) => write(path.join(dir, 'cgroup.procs'), String(pid)),
     remove: () => removeDirs([dir]),
   };
@@ -88,6 +96,16 @@ export function createCpuOnlyCgroup(name: string, cpuCores: number): { dir: stri
   write(path.join(dir, 'cpu.cfs_period_us'), String(PERIOD_US));
   write(path.join(dir, 'cpu.cfs_quota_us'), String(Math.round(cpuCores * PERIOD_US)));
   return { dir, addProcess: (pid) => write(path.join(dir, 'cgroup.procs'), String(pid)), remove: () => removeDirs([dir]) };
+}
+
+function killProcesses(dir: string): void {
+  for (const pid of readFileSync(path.join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // exited meanwhile
+    }
+  }
 }
 
 /** A child Node process that spins on one core until killed. */
