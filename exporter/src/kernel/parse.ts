@@ -282,21 +282,24 @@ function limitValue(text: string, line: string): number | null {
   return Number(text);
 }
 
-/** The soft and hard values of the line that starts with `name` (proc(5): `%-25s %-20s %-20s %-10s`). */
-function limitLine(text: string, name: string): ResourceLimit {
-  const start = text.indexOf(`\n${name} `);
-  if (start === -1) throw new FormatError(`limits has no "${name}" line`);
-  const end = text.indexOf('\n', start + 1);
-  const line = text.slice(start + 1, end === -1 ? text.length : end);
-  const [soft, hard] = line.slice(name.length).trim().split(/\s+/);
-  if (soft === undefined || hard === undefined) throw new FormatError(`not a limits line: ${JSON.stringify(line.slice(0, 80))}`);
-  return { soft: limitValue(soft, line), hard: limitValue(hard, line) };
+/** The lines of the limits headroom reads: the name, then the soft and the hard limit. */
+const LIMIT_LINES = {
+  openFiles: { label: 'Max open files', pattern: /^Max open files +(\S+) +(\S+)/m },
+  processes: { label: 'Max processes', pattern: /^Max processes +(\S+) +(\S+)/m },
+} as const;
+
+/** The soft and hard values of a line of /proc/<pid>/limits (proc(5): `%-25s %-20s %-20s %-10s`). */
+function limitLine(text: string, name: keyof typeof LIMIT_LINES): ResourceLimit {
+  const { label, pattern } = LIMIT_LINES[name];
+  const match = pattern.exec(text);
+  if (!match) throw new FormatError(`limits has no well-formed "${label}" line`);
+  return { soft: limitValue(match[1]!, match[0]), hard: limitValue(match[2]!, match[0]) };
 }
 
 /** `/proc/<pid>/limits`: a header line, then one line per resource with its soft and hard limit. */
 export function parseProcessLimits(text: string): ProcessLimits {
   if (!text.startsWith('Limit ')) throw new FormatError('limits does not start with its header');
-  return { openFiles: limitLine(text, 'Max open files'), processes: limitLine(text, 'Max processes') };
+  return { openFiles: limitLine(text, 'openFiles'), processes: limitLine(text, 'processes') };
 }
 
 /** The capabilities that exempt a process from RLIMIT_NPROC (kernel/fork.c: copy_process). */
