@@ -117,7 +117,7 @@ test('collectors switch off with --no-collector.NAME, --collector.NAME=false or 
   try {
     const samples = parseExposition(await (await fetch(`${exporter.url}/metrics`)).text());
     const collectors = samples.filter((sample) => sample.name === 'headroom_scrape_collector_success').map((sample) => sample.labels.collector).sort();
-    assert.equal(collectors, ['cpu', 'memory', 'memory_oom']);
+    assert.equal(collectors, ['cpu', 'fds', 'memory', 'memory_oom', 'nproc', 'pids']);
     assert.equal(samples.filter((sample) => /^headroom_(process_group|pressure|processes)/.test(sample.name)).map((sample) => sample.name), []);
     assert.ok(samples.some((sample) => sample.name === 'headroom_memory_percent'), 'the rest still publish');
   } finally {
