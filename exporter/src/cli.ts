@@ -1,17 +1,14 @@
 #!/usr/bin/env -S node --max-semi-space-size=1 --optimize-for-size --no-turbofan --no-sparkplug
 // The `headroom` command: serve the exporter (default) or run a subcommand.
+// Each command loads its modules only when run: the gate starts within a small descriptor limit, without the
+// exporter's dependencies.
 import { FlagError } from './flags.js';
-import { parseServeCommandLine, serveHelp } from './config.js';
-import { startExporter, type ExtensionFactory } from './serve.js';
-import { securityExtension } from './security/extension.js';
-import { targetHealthExtension } from './health-target.js';
-import { autosizeExtension } from './autosize/extension.js';
-import { VERSION } from './version.js';
-import pino from 'pino';
+import type { ExtensionFactory } from './serve.js';
 
 const USAGE = `usage: headroom [flags]
        headroom recommend [flags]   (see headroom recommend --help)
        headroom resize CONTAINER [flags]   (see headroom resize --help)
+       headroom gate [flags]   (see headroom gate --help)
 
 Serves container resource metrics (/metrics), health (/health) and usage statistics (/statistics).`;
 
@@ -21,6 +18,9 @@ function fail(message: string): never {
 }
 
 async function serve(argv: string[]): Promise<void> {
+  const [{ parseServeCommandLine, serveHelp }, { startExporter }, { securityExtension }, { targetHealthExtension }, { autosizeExtension }, { VERSION }, { default: pino }] = await Promise.all([
+    import('./config.js'), import('./serve.js'), import('./security/extension.js'), import('./health-target.js'), import('./autosize/extension.js'), import('./version.js'), import('pino'),
+  ]);
   let parsed;
   try {
     parsed = parseServeCommandLine(argv, process.env);
@@ -52,10 +52,10 @@ async function serve(argv: string[]): Promise<void> {
   process.once('SIGINT', () => shutdown('SIGINT'));
 }
 
-// Subcommands load their modules only when run.
 const commands = new Map<string, (argv: string[]) => Promise<void>>([
   ['recommend', async (argv) => (await import('./recommend/command.js')).recommendCommand(argv)],
   ['resize', async (argv) => (await import('./resize/command.js')).resizeCommand(argv)],
+  ['gate', async (argv) => (await import('./gate/command.js')).gateCommand(argv)],
 ]);
 const [first, ...rest] = process.argv.slice(2);
 const command = first === undefined ? undefined : commands.get(first);

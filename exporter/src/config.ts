@@ -3,17 +3,11 @@
 import { parseDuration } from './duration.js';
 import { COLLECTORS } from './collectors/index.js';
 import { parseEngineAddress } from './docker/engine.js';
-import { absolutePath, booleanValue, FlagError, helpText, httpUrl, parseCommandLine, listenAddress, optionalPositiveInteger, positiveInteger, type FlagSpec } from './flags.js';
+import { absolutePath, booleanValue, FlagError, helpText, httpUrl, logLevelFlag, parseCommandLine, listenAddress, optionalPositiveInteger, positiveInteger, type FlagSpec } from './flags.js';
 import { parseCpus, parseMemorySize, formatMemorySize, formatCpus } from './sizes.js';
 import { DEFAULT_TIER, TIERS, tierByName } from './thresholds.js';
 
 export const DEFAULT_PORT = 9477;
-
-const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
-
-function oneOf<T extends string>(choices: readonly T[]) {
-  return (raw: string): T | null => (choices.includes(raw as T) ? (raw as T) : null);
-}
 
 function optionalPath(raw: string): string | undefined | null {
   return raw === '' ? undefined : raw;
@@ -61,7 +55,7 @@ export const serveFlags = {
   autosizeEnvProject: { name: 'autosize.env-project', default: 'headroom', form: 'NAME', help: 'The compose project of --autosize.env-service (make up\'s is headroom).', parse: (raw: string) => (raw === '' ? null : raw) },
   autosizeEnvService: { name: 'autosize.env-service', default: 'demo', form: 'NAME', help: 'The compose service whose sizes the env file holds.', parse: (raw: string) => (raw === '' ? null : raw) },
   autosizeHost: { name: 'autosize.host', default: '', form: 'NAME', help: 'Where many hosts share an Alertmanager or a database: this host\'s name, as the alerts\' `host` label gives it. Alerts of other hosts are ignored; decisions are kept per host.', parse: (raw: string) => raw },
-  logLevel: { name: 'log.level', default: 'info', form: logLevels.join('|'), help: 'Log level.', parse: oneOf(logLevels) },
+  logLevel: logLevelFlag,
   memoryLimit: { name: 'declared.memory-limit', env: 'MEMORY_LIMIT', default: formatMemorySize(DEFAULT_TIER.memoryLimitBytes), form: 'SIZE (e.g. 2048M)', help: 'Declared memory limit, as in compose.', parse: parseMemorySize },
   cpuLimit: { name: 'declared.cpu-limit', env: 'CPU_LIMIT', default: formatCpus(DEFAULT_TIER.cpuLimitCores), form: 'CPUS (e.g. 2.0)', help: 'Declared CPU limit, as in compose.', parse: parseCpus },
   memoryReservation: { name: 'declared.memory-reservation', env: 'MEMORY_RESERVATION', default: formatMemorySize(DEFAULT_TIER.memoryReservationBytes), form: 'SIZE (e.g. 512M)', help: 'Declared memory reservation, used where the cgroup has none.', parse: parseMemorySize },
