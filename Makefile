@@ -27,7 +27,7 @@ TUNE_SERVICE ?= demo
 # The exporter's V8 flags (exporter/src/node-flags.ts; see README Performance).
 NODE_FLAGS := --max-semi-space-size=1 --optimize-for-size --no-turbofan --no-sparkplug
 
-.PHONY: help install build run test test-unit system-deps generate lint clean bench bench-docker soak up down logs ps swarm-up swarm-down tune
+.PHONY: help install build run test test-unit system-deps generate lint clean bench bench-docker bench-gate soak up down logs ps swarm-up swarm-down tune
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sort | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -76,6 +76,9 @@ bench: build ## Benchmark against node_exporter and process-exporter, as root (Q
 
 bench-docker: build ## Host mode in a private Docker engine: 10, 50, 200 containers against docker stats and the API's, then churn (QUICK=1: shorter)
 	QUICK=$(QUICK) node $(NODE_FLAGS) dist/bench/docker.js
+
+bench-gate: build ## What headroom gate costs: a container's inspection straight to a private engine and through the gate (QUICK=1: fewer)
+	QUICK=$(QUICK) node dist/bench/gate.js
 
 soak: build ## Ten-minute soak: scrapes every 100 ms and writes; RSS and fd figures (ARGS="--duration=20m --warmup=2m")
 	node scripts/soak.mjs $(ARGS)

@@ -48,7 +48,7 @@ function post(target: string, body: string, headers: string[] = []): string {
 }
 
 const GATE_HEADERS = { host: 'docker', 'user-agent': 'headroom-gate', connection: 'close' } as Record<string, string>;
-const PATHS = [/^(\/v1\.41)?\/(_ping|version|info|events|containers\/json|containers\/[0-9a-zA-Z_.-]+\/json)(\?[A-Za-z0-9%._~=&+*-]*)?$/, /^(\/v1\.41)?\/containers\/[0-9a-f]{64}\/update$/];
+const PATHS = [/^(\/v1\.41)?\/(_ping|version|info|events|containers\/json|containers\/[0-9a-zA-Z_.-]+\/json)(\?[A-Za-z0-9%._~=&+*!'()-]*)?$/, /^(\/v1\.41)?\/containers\/[0-9a-f]{64}\/update$/];
 
 /** Why a connection's bytes are not one request the gate composed, or undefined when they are. */
 function notComposed(bytes: Buffer): string | undefined {

@@ -34,7 +34,7 @@ const MAY_IMPORT: Record<string, string[]> = {
   'exporter/src/kernel/': ['exporter/src/kernel/'],
   'exporter/src/collectors/': ['exporter/src/collectors/', 'exporter/src/kernel/', 'exporter/src/metrics.ts'],
   // The gate starts within a small descriptor limit: none of the exporter's dependencies (zod loads every locale).
-  'exporter/src/gate/': ['exporter/src/gate/', 'exporter/src/flags.ts', 'exporter/src/duration.ts', 'exporter/src/sizes.ts', 'exporter/src/thresholds.ts', 'exporter/src/docker/engine.ts', 'exporter/src/docker/labels.ts'],
+  'exporter/src/gate/': ['exporter/src/gate/', 'exporter/src/flags.ts', 'exporter/src/duration.ts', 'exporter/src/sizes.ts', 'exporter/src/thresholds.ts', 'exporter/src/docker/engine.ts', 'exporter/src/docker/labels.ts', 'exporter/src/version.ts'],
   'alerting-rules/': ['alerting-rules/', 'exporter/src/'],
   'dashboards/src/': ['dashboards/src/', 'exporter/src/', 'alerting-rules/'],
   'scripts/': ['scripts/', 'exporter/src/', 'alerting-rules/', 'dashboards/src/'],

@@ -5,6 +5,7 @@ import { parseEngineAddress } from '../docker/engine.js';
 import { parseDuration } from '../duration.js';
 import { absolutePath, booleanValue, commandFailure, logLevelFlag, parseSubcommandLine, positiveInteger, type FlagSpec } from '../flags.js';
 import { TIERS, tierByName } from '../thresholds.js';
+import { VERSION } from '../version.js';
 import { startGate } from './server.js';
 
 const USAGE = `usage: headroom gate [flags]
@@ -57,6 +58,7 @@ export async function gateCommand(argv: string[]): Promise<void> {
   const fail: (message: string, code: number) => never = commandFailure('gate');
   const parsed = parseSubcommandLine('gate', USAGE, gateFlags, argv);
   if (!parsed) return;
+  if (parsed.version) { process.stdout.write(`headroom ${VERSION}\n`); return; }
   const options = parsed.values;
   if (parsed.positionals.length > 0) fail(`unexpected argument ${JSON.stringify(parsed.positionals[0])} (see --help)`, 2);
   if (options.readOnlySocket === options.socket) fail('--gate.read-only-socket must differ from --gate.socket', 2);

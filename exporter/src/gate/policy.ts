@@ -22,8 +22,8 @@ export type Route =
 
 const VERSION = '(/v\\d{1,2}\\.\\d{1,3})?';
 const ID = '[0-9a-zA-Z][0-9a-zA-Z_.-]{0,127}';
-/** The characters a client library puts in a query (Go's and Node's URL encoders): no space, quote, `#` or control character. */
-const QUERY = '(\\?[A-Za-z0-9%._~=&+*-]{0,4096})?';
+/** What URL encoders leave in a query (Go's, encodeURIComponent's), and `=&+`: no space, double quote, `#` or control character. */
+const QUERY = "(\\?[A-Za-z0-9%._~=&+*!'()-]{0,4096})?";
 
 const READS = new RegExp(`^${VERSION}/(_ping|version|info|containers/json|containers/${ID}/json)${QUERY}$`);
 const STREAMS = new RegExp(`^${VERSION}/events${QUERY}$`);
