@@ -114,6 +114,29 @@ test('the events stream passes: a container started after subscribing is seen', 
   }
 });
 
+test('60 event streams at once: the 8 the gate serves (--gate.max-streams) stream, 52 are answered 503, others are answered', async () => {
+  const connections: Array<ReturnType<typeof createConnection>> = [];
+  try {
+    const heads = await Promise.all(Array.from({ length: 60 }, () => new Promise<string>((resolve) => {
+      const connection = createConnection(gateSocket, () => connection.write(head('GET', '/v1.41/events')));
+      connections.push(connection);
+      let text = '';
+      connection.on('error', () => resolve(text));
+      connection.on('data', (data: Buffer) => {
+        text += data.toString('latin1');
+        if (text.includes('\r\n\r\n')) resolve(text);
+      });
+      connection.on('close', () => resolve(text));
+    })));
+    const statuses = heads.map((text) => Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0));
+    assert.is(statuses.filter((status) => status === 200).length, 8, JSON.stringify(statuses));
+    assert.is(statuses.filter((status) => status === 503).length, 52, JSON.stringify(statuses));
+    assert.equal((await send([head('GET', '/_ping')])).answers.map((answer) => [answer.status, answer.body]), [[200, 'OK']]);
+  } finally {
+    for (const connection of connections) connection.destroy();
+  }
+});
+
 test('a bounded update of an opted-in container passes and changes its limits in place', async () => {
   const started = (await engine!.docker(['inspect', '--format', '{{.State.StartedAt}}', 'gate-opted'])).stdout;
   const passed = await update('gate-opted', JSON.stringify({ Memory: 512 * MiB, MemorySwap: 512 * MiB, NanoCpus: 1e9 }));
