@@ -25,7 +25,6 @@ export interface ResizePlan { update: UpdateBody; before: Resources; after: Reso
 
 export class ResizeError extends Error {}
 
-
 export function requestForTier(tier: Tier): SizeRequest {
   return { memoryBytes: tier.memoryLimitBytes, cpuCores: tier.cpuLimitCores, memoryReservationBytes: tier.memoryReservationBytes };
 }
