@@ -24,7 +24,7 @@ AUTOSIZE_TOKEN := compose/autosize-token
 PROMETHEUS_URL ?= http://127.0.0.1:9090
 # The compose service make tune sizes (the exporter watches every container of the stack).
 TUNE_SERVICE ?= demo
-# The exporter's V8 flags (exporter/src/node-flags.ts; see README Performance).
+# The exporter's V8 flags (exporter/src/node-flags.ts; see docs/performance.md).
 NODE_FLAGS := --max-semi-space-size=1 --optimize-for-size --no-turbofan --no-sparkplug
 
 .PHONY: help install build run test test-unit system-deps generate lint clean bench bench-flags bench-docker soak up down logs ps swarm-up swarm-down tune
