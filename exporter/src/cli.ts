@@ -1,9 +1,9 @@
 #!/usr/bin/env -S node --max-semi-space-size=1 --optimize-for-size --no-turbofan --no-sparkplug
-// The `headroom` command: serve the exporter (default) or run a subcommand.
-// Each command loads its modules only when run: the gate starts within a small descriptor limit, without the
-// exporter's dependencies.
+// The `headroom` command: serve the exporter (default) or run a subcommand. Each command loads its modules
+// only when run: the gate starts within a small descriptor limit, without the exporter's dependencies.
 import { FlagError } from './flags.js';
-import type { ExtensionFactory } from './serve.js';
+import type { ServeConfig } from './config.js';
+import type { ExtensionFactory } from './extension.js';
 
 const USAGE = `usage: headroom [flags]
        headroom recommend [flags]   (see headroom recommend --help)
@@ -17,9 +17,22 @@ function fail(message: string): never {
   process.exit(2);
 }
 
+/** The extensions the configuration asks for, in the order they start. */
+async function extensionsFor(config: ServeConfig): Promise<ExtensionFactory[]> {
+  const [{ securityExtension }, { targetHealthExtension }, { autosizeExtension, autosizeOffExtension }] = await Promise.all([
+    import('./security/extension.js'), import('./health-target.js'), import('./autosize/extension.js'),
+  ]);
+  const extensions: ExtensionFactory[] = [securityExtension];
+  // The statistics store (knex, a database driver, zod) is loaded only when it is on.
+  if (config.statisticsEnabled) extensions.push((await import('./statistics/extension.js')).statisticsExtension);
+  extensions.push(targetHealthExtension);
+  if (config.dockerHost !== undefined) extensions.push(config.autosizeEnabled ? autosizeExtension : autosizeOffExtension);
+  return extensions;
+}
+
 async function serve(argv: string[]): Promise<void> {
-  const [{ parseServeCommandLine, serveHelp }, { startExporter }, { securityExtension }, { targetHealthExtension }, { autosizeExtension }, { VERSION }, { default: pino }] = await Promise.all([
-    import('./config.js'), import('./serve.js'), import('./security/extension.js'), import('./health-target.js'), import('./autosize/extension.js'), import('./version.js'), import('pino'),
+  const [{ parseServeCommandLine, serveHelp }, { startExporter }, { VERSION }, { default: pino }] = await Promise.all([
+    import('./config.js'), import('./serve.js'), import('./version.js'), import('pino'),
   ]);
   let parsed;
   try {
@@ -35,10 +48,7 @@ async function serve(argv: string[]): Promise<void> {
   const log = pino({ level: config.logLevel });
   let exporter;
   try {
-    // The statistics store (knex, a database driver, zod) is loaded only when it is on.
-    const extensions: ExtensionFactory[] = [securityExtension, targetHealthExtension, autosizeExtension];
-    if (config.statisticsEnabled) extensions.splice(1, 0, (await import('./statistics/extension.js')).statisticsExtension);
-    exporter = await startExporter(config, extensions, log);
+    exporter = await startExporter(config, await extensionsFor(config), log);
   } catch (error) {
     if (error instanceof FlagError) fail(error.message);
     log.fatal({ err: (error as Error).message }, 'cannot start');

@@ -1,7 +1,7 @@
 // `headroom gate`: the gate in front of the Docker engine's socket (server.ts), from flags and HEADROOM_GATE_*.
 import { readFileSync } from 'node:fs';
 import pino from 'pino';
-import { parseEngineAddress } from '../docker/engine.js';
+import { parseEngineAddress } from '../docker-host.js';
 import { parseDuration } from '../duration.js';
 import { absolutePath, booleanValue, commandFailure, logLevelFlag, parseSubcommandLine, positiveInteger, type FlagSpec } from '../flags.js';
 import { TIERS, tierByName } from '../thresholds.js';
