@@ -6,14 +6,17 @@ import { startExporter, type ExtensionFactory } from './serve.js';
 import { securityExtension } from './security/extension.js';
 import { targetHealthExtension } from './health-target.js';
 import { autosizeExtension } from './autosize/extension.js';
+import { uiExtension } from './ui/extension.js';
 import { VERSION } from './version.js';
 import pino from 'pino';
 
 const USAGE = `usage: headroom [flags]
        headroom recommend [flags]   (see headroom recommend --help)
        headroom resize CONTAINER [flags]   (see headroom resize --help)
+       headroom report [flags]   (see headroom report --help)
 
-Serves container resource metrics (/metrics), health (/health) and usage statistics (/statistics).`;
+Serves container resource metrics (/metrics), health (/health), usage statistics (/statistics) and a live
+page of every watched container (/, its JSON API under /api/v1/).`;
 
 function fail(message: string): never {
   process.stderr.write(`headroom: ${message}\n`);
@@ -36,7 +39,7 @@ async function serve(argv: string[]): Promise<void> {
   let exporter;
   try {
     // The statistics store (knex, a database driver, zod) is loaded only when it is on.
-    const extensions: ExtensionFactory[] = [securityExtension, targetHealthExtension, autosizeExtension];
+    const extensions: ExtensionFactory[] = [securityExtension, targetHealthExtension, autosizeExtension, uiExtension];
     if (config.statisticsEnabled) extensions.splice(1, 0, (await import('./statistics/extension.js')).statisticsExtension);
     exporter = await startExporter(config, extensions, log);
   } catch (error) {
@@ -56,6 +59,7 @@ async function serve(argv: string[]): Promise<void> {
 const commands = new Map<string, (argv: string[]) => Promise<void>>([
   ['recommend', async (argv) => (await import('./recommend/command.js')).recommendCommand(argv)],
   ['resize', async (argv) => (await import('./resize/command.js')).resizeCommand(argv)],
+  ['report', async (argv) => (await import('./report/command.js')).reportCommand(argv)],
 ]);
 const [first, ...rest] = process.argv.slice(2);
 const command = first === undefined ? undefined : commands.get(first);

@@ -7,7 +7,7 @@ import { Gauge, type Registry } from 'prom-client';
 import { Refreshed } from './refreshed.js';
 import type { ScrapeSummary } from './collectors/collector.js';
 import type { ScrapeResult } from './scrape.js';
-import { levelOf, levelValue, type Level } from './thresholds.js';
+import { levelOf, levelValue, worstLevel, type Level } from './thresholds.js';
 
 export type SubStatus = 'ok' | 'degraded' | 'failing';
 
@@ -147,16 +147,15 @@ export const resourcesCheck: ScrapeCheck = {
       cpu: levelOf(summary.cpuPercent ?? Number.NaN),
       memory: levelOf(summary.memoryPercent ?? Number.NaN),
     });
-    const worstOf = (levels: Level[]) => levels.reduce<Level>((a, b) => (levelValue(b) > levelValue(a) ? b : a), 'info');
     const statusOf = (level: Level): SubStatus => (level === 'info' ? 'ok' : level === 'warning' ? 'degraded' : 'failing');
     const containers = scrape.targets.filter((target) => target.labels.container !== undefined);
     if (containers.length === 0) {
       const levels = levelsOf(scrape.summary);
-      return { status: statusOf(worstOf(Object.values(levels))), message: `cpu ${levels.cpu}, memory ${levels.memory}`, details: { levels } };
+      return { status: statusOf(worstLevel(Object.values(levels))), message: `cpu ${levels.cpu}, memory ${levels.memory}`, details: { levels } };
     }
     // Host mode: each container's levels; the worst decides.
     const byContainer = Object.fromEntries(containers.map((target) => [target.labels.container!, levelsOf(target.summary)]));
-    const worst = worstOf(Object.values(byContainer).flatMap((levels) => Object.values(levels)));
+    const worst = worstLevel(Object.values(byContainer).flatMap((levels) => Object.values(levels)));
     const above = Object.entries(byContainer).filter(([, levels]) => Object.values(levels).some((level) => level !== 'info')).map(([name, levels]) => `${name}: cpu ${levels.cpu}, memory ${levels.memory}`);
     return { status: statusOf(worst), message: above.length === 0 ? `${containers.length} containers, all info` : above.join('; '), details: { containers: byContainer } };
   },

@@ -83,8 +83,13 @@ function contextOf(target: Target, procfs: string): ScrapeContext {
   return context;
 }
 
+/** Told of each scrape's result before its callers get it; what it returns is awaited (it must be quick). */
+export type ScrapeListener = (result: ScrapeResult) => void | Promise<void>;
+
 export class Scraper {
   private inFlight: Promise<ScrapeResult> | undefined;
+  private readonly listeners: ScrapeListener[] = [];
+  private last: { result: ScrapeResult; atMs: number } | undefined;
 
   constructor(
     private readonly collectors: readonly Collector[],
@@ -95,8 +100,30 @@ export class Scraper {
   ) {}
 
   scrape(): Promise<ScrapeResult> {
-    this.inFlight ??= this.run().finally(() => { this.inFlight = undefined; });
+    this.inFlight ??= this.run().then((result) => this.tell(result)).finally(() => { this.inFlight = undefined; });
     return this.inFlight;
+  }
+
+  /** The last result when it is at most maxAgeMs old, else a scrape (joining one under way). */
+  result(maxAgeMs: number): Promise<ScrapeResult> {
+    if (this.last && performance.now() - this.last.atMs <= maxAgeMs) return Promise.resolve(this.last.result);
+    return this.scrape();
+  }
+
+  onResult(listener: ScrapeListener): void {
+    this.listeners.push(listener);
+  }
+
+  private async tell(result: ScrapeResult): Promise<ScrapeResult> {
+    this.last = { result, atMs: performance.now() };
+    for (const listener of this.listeners) {
+      try {
+        await listener(result);
+      } catch (error) {
+        this.log.warn({ err: error instanceof Error ? error.message : String(error) }, 'a scrape listener failed');
+      }
+    }
+    return result;
   }
 
   private async run(): Promise<ScrapeResult> {

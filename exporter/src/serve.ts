@@ -7,6 +7,7 @@ import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import type { ServeConfig } from './config.js';
 import type { HostMode } from './docker/host-mode.js';
 import type { OpenDatabase } from './statistics/database.js';
+import type { AutosizeStore } from './autosize/store.js';
 import { instantiateCollector, type Collector } from './collectors/collector.js';
 import { COLLECTORS } from './collectors/index.js';
 import { publishDeclaredSizes } from './declared.js';
@@ -38,8 +39,10 @@ export interface ExtensionContext {
   log: Logger;
   /** Host mode's watcher, where --target.docker is given. */
   hostMode?: HostMode;
-  /** What one extension offers the later ones: the statistics database. */
-  shared: { database?: OpenDatabase };
+  /** The scrapes: their results, and a listener told of each. */
+  scraper: Scraper;
+  /** What one extension offers the later ones: the statistics database, automatic sizing's decisions. */
+  shared: { database?: OpenDatabase; autosizeStore?: AutosizeStore };
 }
 export type ExtensionFactory = (context: ExtensionContext) => Promise<Extension>;
 
@@ -84,7 +87,7 @@ export async function startExporter(config: ServeConfig, extensionFactories: rea
   const collectors = createCollectors(config, registry, targets.labelNames);
   const scraper = new Scraper(collectors, createScrapeMetrics(registry, targets.labelNames), targets, config.procfs, log);
   const extensions: Extension[] = [];
-  const context: ExtensionContext = { config, registry, log, shared: {}, ...(hostMode ? { hostMode } : {}) };
+  const context: ExtensionContext = { config, registry, log, scraper, shared: {}, ...(hostMode ? { hostMode } : {}) };
   for (const factory of extensionFactories) extensions.push(await factory(context));
   const scrapeChecks = [collectorsCheck, resourcesCheck];
   const probes = new Probes([...(hostMode ? [hostMode.probe] : []), ...extensions.flatMap((extension) => extension.probes ?? [])]);

@@ -24,6 +24,7 @@ export async function startAutosize({ config, registry, log, hostMode, shared }:
   }
   const token = await loadToken(config.autosizeTokenFile, 'autosize token file');
   const store = new AutosizeStore(shared.database.db);
+  shared.autosizeStore = store;
   const watcher = hostMode.watcher;
   const decisions = new Counter<DecisionLabels>({
     name: 'headroom_autosize_decisions_total',
