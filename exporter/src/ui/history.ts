@@ -74,7 +74,7 @@ export class History {
     const slot = Math.floor(seconds / this.options.stepSeconds);
     const index = slot % this.capacity;
     for (const { target, values } of snapshot.readings) {
-      if (values.size === 0) continue; // not running: nothing measured
+      if (!values.has(METRIC.memoryWorkingSet)) continue; // not running: nothing measured
       const ring = this.ring(target.key);
       const same = ring.lastSlot === slot;
       const { columns } = ring;

@@ -2,7 +2,7 @@
 // built once per scrape and shared by every viewer until the next one.
 import { formatDuration } from '../duration.js';
 import { History, summarize, type HistorySeries } from './history.js';
-import type { PageSource, PageTarget, Reading, SizingDecision, Snapshot } from './model.js';
+import { METRIC, type PageSource, type PageTarget, type Reading, type SizingDecision, type Snapshot } from './model.js';
 import { UnknownRangeError } from './errors.js';
 import type { PrometheusFigures } from './prometheus.js';
 import { composeSnippet, historyUsage, levelsInfo, MIN_HISTORY_STEPS, recommendedOf, rowOf, sortRows, tiersInfo, type RowRecommendation } from './view.js';
@@ -66,7 +66,7 @@ export class PageData {
   }
 
   private recommendation(reading: Reading, series: HistorySeries | undefined): RowRecommendation {
-    if (reading.values.size === 0) return { recommended: null, because: 'not running' };
+    if (!reading.values.has(METRIC.memoryWorkingSet)) return { recommended: null, because: 'not running' };
     const fromPrometheus = this.options.prometheus?.recommendation(reading.target);
     if (fromPrometheus?.recommended) return fromPrometheus;
     const { stepSeconds, spanSeconds } = this.history.options;

@@ -36,8 +36,8 @@ export function exporterSource({ config, registry, scraper, hostMode, shared }: 
     if (!hostMode) return [{ target: sidecar, values: values.get('') ?? new Map() }];
     return hostMode.watcher.list().map(({ facts, history }) => ({
       target: { kind: 'container', key: facts.labels.container, name: facts.labels.container, composeProject: facts.labels.compose_project, composeService: facts.labels.compose_service },
-      // A stopped container has no figures.
-      values: (facts.running ? values.get(facts.labels.container) : undefined) ?? new Map(),
+      // A stopped container has the engine's counts only.
+      values: values.get(facts.labels.container) ?? new Map(),
       engine: { status: facts.status, running: facts.running, image: facts.image, lastExit: history.lastExit ?? null },
     }));
   };

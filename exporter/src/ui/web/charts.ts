@@ -123,7 +123,10 @@ export interface LiveChart { setInput(input: ChartInput): void; resize(): void; 
 
 function liveChart(element: HTMLElement, input: ChartInput, options: (input: ChartInput) => Omit<UPlot.Options, 'width'>, columns: (input: ChartInput) => Columns): LiveChart {
   let current = input;
-  const chart = new uPlot({ ...options(input), width: width(element), plugins: [markersPlugin(() => current.markers), geometryPlugin()] }, columns(input) as UPlot.AlignedData, element);
+  const made = options(input);
+  // Lines without point marks; a legend of names (the figures are beside the charts).
+  const series = made.series.map((entry, index) => (index === 0 ? entry : { ...entry, points: { show: false } }));
+  const chart = new uPlot({ ...made, series, legend: { live: false }, width: width(element), plugins: [markersPlugin(() => current.markers), geometryPlugin()] }, columns(input) as UPlot.AlignedData, element);
   return {
     setInput(next) {
       current = next;

@@ -45,6 +45,8 @@ export class DetailView {
   private detail: Detail | undefined;
   private charts: LiveChart[] = [];
   private request: AbortController | undefined;
+  /** Opened and not drawn yet: the heading takes the focus once it is (whichever request draws it first). */
+  private focusPending = false;
   private readonly heading: HTMLHeadingElement;
   private readonly badge: HTMLSpanElement;
   private readonly ranges: HTMLDivElement;
@@ -120,18 +122,22 @@ export class DetailView {
     this.key = key;
     this.range = range;
     this.section.hidden = false;
-    if (opening) this.heading.textContent = key;
-    await this.load(opening);
+    if (opening) {
+      this.heading.textContent = key;
+      this.focusPending = true;
+    }
+    await this.load();
   }
 
   /** Fetches again (each refresh of the live range). */
   async refresh(): Promise<void> {
-    if (this.key !== undefined && this.range === 'history') await this.load(false);
+    if (this.key !== undefined && this.range === 'history') await this.load();
   }
 
   close(): void {
     this.clear();
     this.key = undefined;
+    this.focusPending = false;
     this.section.hidden = true;
   }
 
@@ -142,7 +148,7 @@ export class DetailView {
     this.detail = undefined;
   }
 
-  private async load(focus: boolean): Promise<void> {
+  private async load(): Promise<void> {
     const key = this.key!;
     this.request?.abort();
     const request = new AbortController();
@@ -159,7 +165,10 @@ export class DetailView {
     if (request.signal.aborted || this.key !== key) return;
     this.error.textContent = '';
     this.render(detail);
-    if (focus) this.heading.focus();
+    if (this.focusPending) {
+      this.focusPending = false;
+      this.heading.focus();
+    }
   }
 
   private render(detail: Detail): void {

@@ -10,9 +10,11 @@ interface RowView {
   badge: HTMLElement;
   sub: HTMLElement;
   memoryText: HTMLElement;
+  memoryBar: HTMLElement;
   memoryFill: HTMLElement;
   memoryMark: HTMLElement;
   cpuText: HTMLElement;
+  cpuBar: HTMLElement;
   cpuFill: HTMLElement;
   throttled: HTMLElement;
   oom: HTMLTableCellElement;
@@ -52,14 +54,14 @@ function setFigure(target: HTMLElement, text: string, value: number | null | und
   if (target.dataset.value !== raw) target.dataset.value = raw;
 }
 
-function bar(parent: HTMLElement, withMark: boolean, ticks: number[]): { fill: HTMLElement; mark: HTMLElement } {
+function bar(parent: HTMLElement, withMark: boolean, ticks: number[]): { track: HTMLElement; fill: HTMLElement; mark: HTMLElement } {
   const track = element('div', 'bar', parent);
   track.setAttribute('aria-hidden', 'true');
   for (const at of ticks) element('span', 'tick', track).style.left = `${at}%`;
   const fill = element('span', 'fill', track);
   const mark = element('span', 'mark', track);
   if (!withMark) mark.hidden = true;
-  return { fill, mark };
+  return { track, fill, mark };
 }
 
 const clampPercent = (value: number) => `${Math.max(0, Math.min(100, value)).toFixed(1)}%`;
@@ -121,7 +123,7 @@ export class OverviewTable {
     const whySummary = element('summary', undefined, why);
     const whyText = element('p', undefined, why);
     const decision = element('td', undefined, tr);
-    return { tr, link, badge, sub, memoryText, memoryFill: memoryBar.fill, memoryMark: memoryBar.mark, cpuText, cpuFill: cpuBar.fill, throttled, oom, restarts, exit, sizeNow, why, whySummary, whyText, decision, haystack: '' };
+    return { tr, link, badge, sub, memoryText, memoryBar: memoryBar.track, memoryFill: memoryBar.fill, memoryMark: memoryBar.mark, cpuText, cpuBar: cpuBar.track, cpuFill: cpuBar.fill, throttled, oom, restarts, exit, sizeNow, why, whySummary, whyText, decision, haystack: '' };
   }
 
   private fill(view: RowView, row: Row): void {
@@ -137,6 +139,7 @@ export class OverviewTable {
     setFigure(view.memoryText, memoryShown, memory.working_set_bytes);
     view.memoryText.dataset.limit = String(memory.limit_bytes ?? '');
     view.memoryText.dataset.percent = String(memory.percent ?? '');
+    view.memoryBar.hidden = memory.percent === null;
     setLevel(view.memoryFill, 'fill', memory.level);
     view.memoryFill.style.width = clampPercent(memory.percent ?? 0);
     const reservation = memory.reservation_bytes !== null && memory.limit_bytes ? (memory.reservation_bytes / memory.limit_bytes) * 100 : null;
@@ -147,6 +150,7 @@ export class OverviewTable {
     const cpuShown = cpu.percent === null ? '–' : `${formatPercent(cpu.percent)} of ${formatCores(cpu.limit_cores)} cores${cpu.limit_enforced ? '' : ' (host, no limit)'}`;
     setFigure(view.cpuText, cpuShown, cpu.percent);
     view.cpuText.dataset.limit = String(cpu.limit_cores ?? '');
+    view.cpuBar.hidden = cpu.percent === null;
     setLevel(view.cpuFill, 'fill', cpu.level);
     view.cpuFill.style.width = clampPercent(cpu.percent ?? 0);
     setText(view.throttled, cpu.throttled_share === null ? '' : `throttled ${formatPercent(cpu.throttled_share * 100)} of periods (5 min)`);
