@@ -17,6 +17,7 @@ export const uiExtension: ExtensionFactory = async (context): Promise<Extension>
   const prometheus = config.uiPrometheusUrl === undefined ? undefined : (await import('./prometheus.js')).prometheusFigures(config.uiPrometheusUrl, log);
   const data = new PageData(source, history, { refreshSeconds: config.uiRefreshInterval, ...(prometheus ? { prometheus } : {}) });
   const assets = loadAssets();
-  const html = pageHtml({ telemetryPath: config.telemetryPath, assetsVersion: assets.version });
+  const modules = [...assets.files.keys()].filter((name) => name.endsWith('.js') && name !== 'app.js' && !name.startsWith('uPlot') && name !== 'api-types.js');
+  const html = pageHtml({ telemetryPath: config.telemetryPath, assetsVersion: assets.version, modules });
   return { mount: (app) => mountPage(app, { data, assets, html }) };
 };

@@ -4,9 +4,14 @@ import { VERSION } from '../version.js';
 
 const escape = (text: string) => text.replace(/[&<>"']/g, (character) => `&#${character.charCodeAt(0)};`);
 
-export interface PageLinks { telemetryPath: string; assetsVersion: string }
+export interface PageLinks {
+  telemetryPath: string;
+  assetsVersion: string;
+  /** The browser modules app.js imports, fetched at once rather than one import after another. */
+  modules: readonly string[];
+}
 
-export function pageHtml({ telemetryPath, assetsVersion }: PageLinks): string {
+export function pageHtml({ telemetryPath, assetsVersion, modules }: PageLinks): string {
   const asset = (name: string) => `assets/${assetsVersion}/${name}`;
   return `<!doctype html>
 <html lang="en">
@@ -19,6 +24,7 @@ export function pageHtml({ telemetryPath, assetsVersion }: PageLinks): string {
 <link rel="stylesheet" href="${asset('page.css')}">
 <script defer src="${asset('uPlot.iife.min.js')}"></script>
 <script type="module" src="${asset('app.js')}"></script>
+${modules.map((name) => `<link rel="modulepreload" href="${asset(name)}">`).join('\n')}
 </head>
 <body>
 <header class="top">
