@@ -6,12 +6,11 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startEngine, type DockerEngine } from '../scripts/docker-engine.js';
 import { startExporter, waitFor, type RunningCli } from '../scripts/processes.js';
-import { loadStandins, STANDIN_TAGS } from '../scripts/standin-images.js';
+import { loadStandins } from '../scripts/standin-images.js';
+import { BENCH_IMAGE, BENCH_NETWORK, containersSeen, createContainers } from '../bench/host-mode.js';
 import { heapUsedAfterGc, launchChromium, type RunningBrowser } from './helpers/browser.js';
 
 const CONTAINERS = 200;
-const IMAGE = STANDIN_TAGS.nodeAlpine;
-const NETWORK = 'ui-scale-test';
 const REFRESH_SECONDS = 2;
 const SOAK_MINUTES = Number(process.env.UI_SOAK_MINUTES ?? 10);
 const FIRST_RENDER_MS = 1000;
@@ -20,25 +19,13 @@ let engine: DockerEngine | undefined;
 let exporter: RunningCli | undefined;
 let browser: RunningBrowser | undefined;
 
-async function containersSeen(): Promise<number> {
-  const text = await (await fetch(`${exporter!.url}/metrics`)).text();
-  return text.split('\n').filter((line) => line.startsWith('headroom_memory_limit_bytes{')).length;
-}
-
 test.before(async () => {
   engine = await startEngine({ tmpfs: '8g' });
-  await loadStandins(engine, [IMAGE]);
-  await engine.docker(['network', 'create', NETWORK]);
-  const names = Array.from({ length: CONTAINERS }, (_, index) => `sleeper-${String(index).padStart(3, '0')}`);
-  let next = 0;
-  await Promise.all(Array.from({ length: 8 }, async () => {
-    while (next < names.length) {
-      const name = names[next++]!;
-      await engine!.docker(['run', '--detach', '--name', name, `--network=${NETWORK}`, '--memory=64m', '--cpus=0.5', '--label', `com.docker.compose.project=scale`, '--label', `com.docker.compose.service=${name}`, IMAGE, 'sleep', 'infinity']);
-    }
-  }));
+  await loadStandins(engine, [BENCH_IMAGE]);
+  await engine.docker(['network', 'create', BENCH_NETWORK]);
+  await createContainers(engine, Array.from({ length: CONTAINERS }, (_, index) => `sleeper-${String(index).padStart(3, '0')}`));
   exporter = await startExporter([`--target.docker=unix://${engine.socket}`, '--statistics.enabled=false', `--ui.refresh-interval=${REFRESH_SECONDS}s`]);
-  await waitFor(`${CONTAINERS} containers seen`, async () => (await containersSeen()) === CONTAINERS, 120_000, 1000);
+  await waitFor(`${CONTAINERS} containers seen`, async () => (await containersSeen(exporter!.url)) === CONTAINERS, 120_000, 1000);
   browser = await launchChromium();
 });
 
