@@ -77,7 +77,7 @@ async function cpuPerRound(pid: number, rounds: number, measured: () => Promise<
 
 const get = async (url: string, headers: Record<string, string> = {}) => { await (await fetch(url, { headers })).arrayBuffer(); };
 const BROWSER_ENCODING = 'gzip, deflate, br, zstd';
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 async function main(): Promise<void> {
   const startedAt = Date.now();

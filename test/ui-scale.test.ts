@@ -73,7 +73,8 @@ test(`${SOAK_MINUTES} minutes of live refresh every ${REFRESH_SECONDS} s grow th
   const done = (await refreshes()) - refreshesBefore;
   const growth = (after - before) / before;
   console.log(`  JS heap ${(before / 1024 ** 2).toFixed(2)} MiB -> ${(after / 1024 ** 2).toFixed(2)} MiB after ${done} refreshes of ${CONTAINERS} rows in ${SOAK_MINUTES} min (${(growth * 100).toFixed(1)} %)`);
-  assert.ok(done >= (SOAK_MINUTES * 60) / REFRESH_SECONDS * 0.8, `${done} refreshes`);
+  // Each refresh waits for its answer before the next is timed: on a loaded machine, fewer than one every 2 s.
+  assert.ok(done >= ((SOAK_MINUTES * 60) / REFRESH_SECONDS) * 0.5, `${done} refreshes`);
   assert.ok(growth < HEAP_GROWTH, `heap grew ${(growth * 100).toFixed(1)} %`);
   assert.is(await page.$$eval('#rows tbody tr', (elements) => elements.length), CONTAINERS);
   await context.close();
