@@ -14,6 +14,7 @@ import { DEFAULT_RULE_OPTIONS } from '../alerting-rules/rules.js';
 import { readHostMemory } from '../exporter/src/kernel/host.js';
 import { formatMemorySize } from '../exporter/src/sizes.js';
 import { tierByName } from '../exporter/src/thresholds.js';
+import { assertGolden } from './helpers/golden.js';
 import { CLI_COMMAND, freePort, REPO_ROOT, run, start, startExporter, waitFor, type RunningCli, type Started } from '../scripts/processes.js';
 import { fetchWithin, startEngine, type DockerEngine } from '../scripts/docker-engine.js';
 import { loadStandins, STANDIN_TAGS } from '../scripts/standin-images.js';
@@ -197,6 +198,10 @@ test('the demo at 97 % of 1 GiB: critical fires, Alertmanager calls the webhook,
   }, 30_000, 1000);
   assert.equal([annotated.metric.direction, annotated.metric.result], ['up', 'applied']);
   await fetchWithin(`http://127.0.0.1:${demoPort}/memory`, 30_000, { method: 'DELETE' });
+});
+
+test('host mode\'s exposition, automatic sizing on, has the golden families, help and types', async () => {
+  assertGolden('host-mode.txt', await (await fetchWithin(`${exporter!.url}/metrics`, 10_000)).text());
 });
 
 test('two alerts together for one container give one change; the second is refused by the cooldown', async () => {

@@ -2,10 +2,12 @@
 // The `headroom` command: serve the exporter (default) or run a subcommand.
 import { FlagError } from './flags.js';
 import { parseServeCommandLine, serveHelp } from './config.js';
-import { startExporter, type ExtensionFactory } from './serve.js';
+import type { ServeConfig } from './config.js';
+import type { ExtensionFactory } from './extension.js';
+import { startExporter } from './serve.js';
 import { securityExtension } from './security/extension.js';
 import { targetHealthExtension } from './health-target.js';
-import { autosizeExtension } from './autosize/extension.js';
+import { autosizeExtension, autosizeOffExtension } from './autosize/extension.js';
 import { uiExtension } from './ui/extension.js';
 import { VERSION } from './version.js';
 import pino from 'pino';
@@ -23,6 +25,17 @@ function fail(message: string): never {
   process.exit(2);
 }
 
+/** The extensions the configuration asks for, in the order they start. */
+async function extensionsFor(config: ServeConfig): Promise<ExtensionFactory[]> {
+  const extensions: ExtensionFactory[] = [securityExtension];
+  // The statistics store (knex, a database driver, zod) is loaded only when it is on.
+  if (config.statisticsEnabled) extensions.push((await import('./statistics/extension.js')).statisticsExtension);
+  extensions.push(targetHealthExtension);
+  if (config.dockerHost !== undefined) extensions.push(config.autosizeEnabled ? autosizeExtension : autosizeOffExtension);
+  if (config.uiEnabled) extensions.push(uiExtension(config));
+  return extensions;
+}
+
 async function serve(argv: string[]): Promise<void> {
   let parsed;
   try {
@@ -38,10 +51,7 @@ async function serve(argv: string[]): Promise<void> {
   const log = pino({ level: config.logLevel });
   let exporter;
   try {
-    // The statistics store (knex, a database driver, zod) is loaded only when it is on.
-    const extensions: ExtensionFactory[] = [securityExtension, targetHealthExtension, autosizeExtension, uiExtension];
-    if (config.statisticsEnabled) extensions.splice(1, 0, (await import('./statistics/extension.js')).statisticsExtension);
-    exporter = await startExporter(config, extensions, log);
+    exporter = await startExporter(config, await extensionsFor(config), log);
   } catch (error) {
     if (error instanceof FlagError) fail(error.message);
     log.fatal({ err: (error as Error).message }, 'cannot start');

@@ -2,7 +2,7 @@
 // rule (--data.dir: HEADROOM_DATA_DIR); the declared sizes keep the seed's names (MEMORY_LIMIT, ...).
 import { parseDuration } from './duration.js';
 import { COLLECTORS } from './collectors/index.js';
-import { parseEngineAddress } from './docker/engine.js';
+import { dockerHost, parseEngineAddress, type DockerHost } from './docker-host.js';
 import { absolutePath, booleanValue, FlagError, helpText, httpUrl, parseCommandLine, listenAddress, optionalPositiveInteger, positiveInteger, type FlagSpec } from './flags.js';
 import { parseCpus, parseMemorySize, formatMemorySize, formatCpus } from './sizes.js';
 import { DEFAULT_TIER, TIERS, tierByName } from './thresholds.js';
@@ -83,6 +83,8 @@ export type ServeConfig = {
 } & {
   /** Names of the collectors switched on. */
   collectors: string[];
+  /** Host mode's engine and host (--target.docker). */
+  dockerHost?: DockerHost;
 };
 
 /** The serve command line and environment as a configuration; throws FlagError on a bad flag or value. */
@@ -91,6 +93,7 @@ export function parseServeCommandLine(argv: readonly string[], env: NodeJS.Proce
   const values = parsed.values as Record<string, unknown>;
   const config = Object.fromEntries(Object.keys(serveFlags).map((key) => [key, values[key]])) as ServeConfig;
   const hostMode = config.targetDocker !== undefined;
+  if (config.targetDocker !== undefined) config.dockerHost = dockerHost({ ...config, targetDocker: config.targetDocker });
   if (hostMode && (config.targetPid !== undefined || config.targetCgroup !== undefined)) {
     throw new FlagError('--target.docker watches every container: it goes with neither --target.pid nor --target.cgroup');
   }

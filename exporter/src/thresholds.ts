@@ -1,5 +1,6 @@
 // The one place that holds the alert levels and the deployment tiers.
-// The exporter's health levels, the generated alert rules and the dashboards all derive from here.
+// The exporter's health levels, the generated alert rules and the dashboards all derive from here, as do
+// the resources watched against a limit.
 
 export const LEVELS = ['info', 'warning', 'critical', 'danger'] as const;
 export type Level = (typeof LEVELS)[number];
@@ -48,6 +49,18 @@ export const LEVEL_COLORS: Readonly<Record<Level, { grafana: string; rgb: string
 export function comparisonOf(level: Exclude<Level, 'info'>): '>' | '>=' {
   return THRESHOLDS[level].inclusive ? '>=' : '>';
 }
+
+/** A resource watched against its limit, by the family of its use as a percent of that limit. */
+export interface WatchedResource {
+  name: string;
+  percentFamily: string;
+}
+
+/** /health's levels, headroom_resource_level and the page take their resources from here. */
+export const RESOURCES: readonly WatchedResource[] = [
+  { name: 'cpu', percentFamily: 'headroom_cpu_percent' },
+  { name: 'memory', percentFamily: 'headroom_memory_percent' },
+];
 
 export const MIB = 1024 * 1024;
 

@@ -1,5 +1,5 @@
 // The one registration point: every collector, in the order a scrape runs them.
-import type { CollectorDefinition } from './collector.js';
+import type { CollectorDefinition } from '../scrape/collector.js';
 import { cpuCollector } from './cpu.js';
 import { memoryOomCollector } from './memory-oom.js';
 import { memoryCollector } from './memory.js';

@@ -45,7 +45,7 @@ export const eventSchema = z.object({
 export type EngineEvent = z.infer<typeof eventSchema>;
 
 /** The labels of a container's series: its name and, from compose's labels, its project and service. */
-export interface ContainerLabels { container: string; compose_project: string; compose_service: string }
+export type ContainerLabels = { container: string; compose_project: string; compose_service: string };
 export const CONTAINER_LABEL_NAMES = ['container', 'compose_project', 'compose_service'] as const;
 
 export interface ContainerFacts {

@@ -54,6 +54,14 @@ export function parseMountinfo(text: string): Mount[] {
   return mounts;
 }
 
+/**
+ * The cgroup and cgroup2 mounts of a mountinfo text. Only their lines are parsed: a Docker host's init
+ * process sees hundreds of overlay and bind mounts, one set per container.
+ */
+export function parseCgroupMounts(text: string): Mount[] {
+  return parseMountinfo(text.split('\n').filter((line) => line.includes(' - cgroup')).join('\n'));
+}
+
 /** A file holding one integer (`memory.current`, `cpuacct.usage`, `pids.current`). */
 export function parseInteger(text: string): number {
   const trimmed = text.trim();

@@ -78,27 +78,41 @@ export function readParsed<T>(dir: string, name: string, parse: (text: string) =
 
 /**
  * Readings shared by the targets of one scrape: the limits of the cgroups above them (every container of
- * an engine has the same parents). Scraper.run starts a new generation; nothing outlives it.
+ * an engine has the same parents). The scrape makes one and drops it; a reader without one reads afresh.
  */
-const shared = new Map<string, unknown>();
+export class ReadingCache {
+  private readonly outcomes = new Map<string, { value: unknown } | { error: unknown }>();
 
-export function startSharedReadings(): void {
-  shared.clear();
+  /** The reading under `key`, read once; a failure (a root without the file) is thrown again. */
+  read<T>(key: string, read: () => T): T {
+    let outcome = this.outcomes.get(key);
+    if (outcome === undefined) {
+      try {
+        outcome = { value: read() };
+      } catch (error) {
+        outcome = { error };
+      }
+      this.outcomes.set(key, outcome);
+    }
+    if ('error' in outcome) throw outcome.error;
+    return outcome.value as T;
+  }
 }
 
-/** A parent cgroup's reading, read once per scrape; a failure (a root without the file) is thrown again. */
-export function readShared<T>(key: string, read: () => T): T {
-  let outcome = shared.get(key) as { value: T } | { error: unknown } | undefined;
-  if (outcome === undefined) {
-    try {
-      outcome = { value: read() };
-    } catch (error) {
-      outcome = { error };
-    }
-    shared.set(key, outcome);
-  }
-  if ('error' in outcome) throw outcome.error;
-  return outcome.value;
+/**
+ * Where a reader may take readings others already made. `shared`: the parents' limits, one cache per scrape.
+ * `limits`: the cgroup's own limit and reservation files, kept by the cgroup's owner for as long as it
+ * knows they have not changed (host mode: until the engine reports an update or a start). Without either,
+ * every file is read afresh.
+ */
+export interface Readings {
+  shared?: ReadingCache;
+  limits?: ReadingCache;
+}
+
+/** Reads through `cache` when there is one. */
+export function readThrough<T>(cache: ReadingCache | undefined, key: string, read: () => T): T {
+  return cache === undefined ? read() : cache.read(key, read);
 }
 
 /** Like readParsed, or undefined when the file does not exist. */

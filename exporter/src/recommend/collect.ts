@@ -2,7 +2,7 @@
 import type { Usage } from './decide.js';
 import type { PrometheusClient, Sample } from './prometheus.js';
 import { formatDuration } from '../duration.js';
-import { usageQueries, type TargetFilter } from './queries.js';
+import { usageQueries, type SeriesFilter } from './queries.js';
 
 export class NoDataError extends Error {}
 
@@ -20,7 +20,7 @@ function killCount(increase: number): number {
   return increase > 0 ? Math.max(1, Math.round(increase)) : 0;
 }
 
-function describe(filter: TargetFilter): string {
+function describe(filter: SeriesFilter): string {
   const parts = [
     filter.instance ? `instance ${JSON.stringify(filter.instance)}` : '',
     filter.container ? `container ${JSON.stringify(filter.container)}` : '',
@@ -30,7 +30,7 @@ function describe(filter: TargetFilter): string {
 }
 
 /** Usage of every instance (and container) with data in the window, or of those the filter names, evaluated at `time` (default: now). */
-export async function collectUsage(client: PrometheusClient, windowSeconds: number, filter: TargetFilter = {}, time?: number): Promise<Usage[]> {
+export async function collectUsage(client: PrometheusClient, windowSeconds: number, filter: SeriesFilter = {}, time?: number): Promise<Usage[]> {
   const queries = usageQueries(filter, formatDuration(windowSeconds));
   const names = Object.keys(queries) as (keyof typeof queries)[];
   const evaluationTime = time ?? Date.now() / 1000;

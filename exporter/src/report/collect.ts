@@ -5,7 +5,7 @@ import { formatDuration } from '../duration.js';
 import { collectUsage } from '../recommend/collect.js';
 import { recommend, type Recommendation, type Usage } from '../recommend/decide.js';
 import type { PrometheusClient } from '../recommend/prometheus.js';
-import { RATE_WINDOW, SUBQUERY_STEP, series, targetSelector, type TargetFilter } from '../recommend/queries.js';
+import { RATE_WINDOW, SUBQUERY_STEP, series, seriesSelector, type SeriesFilter } from '../recommend/queries.js';
 import { comparisonOf, LEVELS, levelValue, THRESHOLDS, type Level } from '../thresholds.js';
 import { readRange, type RangeAnswer } from '../ui/prometheus.js';
 
@@ -36,8 +36,8 @@ function keyOf(labels: Record<string, string>): string {
   return JSON.stringify([labels.instance ?? '', labels.container ?? '']);
 }
 
-export function reportQueries(filter: TargetFilter, window: string) {
-  const selector = targetSelector(filter);
+export function reportQueries(filter: SeriesFilter, window: string) {
+  const selector = seriesSelector(filter);
   const cpuRate = `rate(${series('headroom_cpu_usage_seconds_total', selector)}[${RATE_WINDOW}])`;
   const memory = series('headroom_memory_working_set_bytes', selector);
   // The alert rules' ratios: working set of the limit, and the 5-minute CPU rate of the limit.
@@ -57,7 +57,7 @@ export function reportQueries(filter: TargetFilter, window: string) {
 
 export interface CollectOptions {
   windowSeconds: number;
-  filter: TargetFilter;
+  filter: SeriesFilter;
   /** Evaluation time (Unix seconds); default now. */
   time?: number;
   charts: boolean;
@@ -93,7 +93,7 @@ export async function collectReport(client: PrometheusClient, options: CollectOp
       restarts: usage.container === undefined ? null : Math.round(value(restarts, key) ?? 0),
     };
     if (options.charts) {
-      const selector = [targetSelector({ instance: usage.instance, container: usage.container, host: options.filter.host }), usage.container === undefined ? 'container=""' : ''].filter(Boolean).join(',');
+      const selector = [seriesSelector({ instance: usage.instance, container: usage.container, host: options.filter.host }), usage.container === undefined ? 'container=""' : ''].filter(Boolean).join(',');
       entry.chart = await readRange(client, selector, usage.container !== undefined, options.windowSeconds, time);
     }
     return entry;

@@ -1,64 +1,70 @@
-// The one module of the page that knows the exporter's internals: each scrape's figures read by metric name
-// from the registry /metrics renders (so the page shows what /metrics shows), the engine's view of each
-// container from host mode's watcher, and automatic sizing's decisions from its store.
-import os from 'node:os';
-import type { Registry } from 'prom-client';
-import type { ExtensionContext } from '../serve.js';
+// The one module of the page that knows the exporter's internals: each scrape's targets and their values by
+// family name (as /metrics shows them), host mode's watcher (the engine's state of each container, its
+// restarts and OOM kills, stopped containers too), and automatic sizing's decisions.
+import type { ExtensionContext, ProvisionName } from '../extension.js';
+import type { ScrapeResult } from '../scrape/scraper.js';
 import { publicDecision } from '../autosize/store.js';
-import { METRIC_NAMES, type PageSource, type PageTarget, type Reading, type Snapshot } from './model.js';
+import type { WatchedContainer } from '../docker/watcher.js';
+import { METRIC, type EngineState, type PageSource, type PageTarget, type Reading, type Snapshot } from './model.js';
 
 /** The sidecar's one target, in the API's URLs. */
 export const SIDECAR_KEY = 'sidecar';
 
-/** Every series of the page's metrics without labels of its own, by target (host mode: by container name). */
-async function readValues(registry: Registry): Promise<Map<string, Map<string, number>>> {
-  const byTarget = new Map<string, Map<string, number>>();
-  const targetLabels = new Set(['container', 'compose_project', 'compose_service']);
-  for (const name of METRIC_NAMES) {
-    const metric = registry.getSingleMetric(name);
-    if (!metric) continue;
-    for (const { labels, value } of (await metric.get()).values) {
-      if (Object.keys(labels).some((label) => !targetLabels.has(label))) continue;
-      const key = typeof labels.container === 'string' ? labels.container : '';
-      let values = byTarget.get(key);
-      if (!values) byTarget.set(key, values = new Map());
-      values.set(name, value);
-    }
-  }
-  return byTarget;
+function engineState({ facts, history }: WatchedContainer): EngineState {
+  return { status: facts.status, running: facts.running, image: facts.image, lastExit: history.lastExit ?? null };
 }
 
+/** The engine's counts, under the names /metrics gives them (headroom_container_*). */
+function engineValues({ history }: WatchedContainer): Array<[string, number]> {
+  return [[METRIC.containerRestarts, history.restarts], [METRIC.containerOomKills, history.oomKills]];
+}
 
-export function exporterSource({ config, registry, scraper, hostMode, shared }: ExtensionContext): PageSource {
-  const sidecar: PageTarget = { kind: config.targetCgroup === undefined ? 'process' : 'cgroup', key: SIDECAR_KEY, name: os.hostname(), composeProject: '', composeService: '' };
-  const readings = async (): Promise<Reading[]> => {
-    const values = await readValues(registry);
-    if (!hostMode) return [{ target: sidecar, values: values.get('') ?? new Map() }];
-    return hostMode.watcher.list().map(({ facts, history }) => ({
-      target: { kind: 'container', key: facts.labels.container, name: facts.labels.container, composeProject: facts.labels.compose_project, composeService: facts.labels.compose_service },
-      // A stopped container has the engine's counts only.
-      values: values.get(facts.labels.container) ?? new Map(),
-      engine: { status: facts.status, running: facts.running, image: facts.image, lastExit: history.lastExit ?? null },
-    }));
+export function exporterSource(context: ExtensionContext, needs: readonly ProvisionName[]): PageSource {
+  const { scraper } = context;
+  const watcher = needs.includes('watcher') ? context.need('watcher') : undefined;
+  const store = needs.includes('autosizeStore') ? context.need('autosizeStore') : undefined;
+
+  const snapshotOf = (result: ScrapeResult): Snapshot => {
+    const containers = new Map((watcher?.list() ?? []).map((container) => [container.facts.labels.container, container]));
+    const readings: Reading[] = result.targets.map(({ target, values }) => {
+      const container = target.kind === 'container' ? containers.get(target.name) : undefined;
+      containers.delete(target.name);
+      const page: PageTarget = {
+        kind: target.kind,
+        key: target.kind === 'container' ? target.name : SIDECAR_KEY,
+        name: target.name,
+        composeProject: target.labels.compose_project ?? '',
+        composeService: target.labels.compose_service ?? '',
+      };
+      if (!container) return { target: page, values };
+      return { target: page, values: new Map([...values, ...engineValues(container)]), engine: engineState(container) };
+    });
+    // The engine's containers that were not scraped (stopped ones): their counts and state only.
+    for (const container of containers.values()) {
+      const { labels } = container.facts;
+      readings.push({
+        target: { kind: 'container', key: labels.container, name: labels.container, composeProject: labels.compose_project, composeService: labels.compose_service },
+        values: new Map(engineValues(container)),
+        engine: engineState(container),
+      });
+    }
+    return { atMs: result.atMs, readings };
   };
-  let latest: Snapshot = { atMs: Date.now(), readings: [] };
-  const listeners: Array<(snapshot: Snapshot) => void> = [];
-  // Read right after each scrape, before the next one empties the metrics it sets again.
-  scraper.onResult(async () => {
-    latest = { atMs: Date.now(), readings: await readings() };
-    for (const listener of listeners) listener(latest);
-  });
+
+  let last: { result: ScrapeResult; snapshot: Snapshot } | undefined;
+  const snapshot = (result: ScrapeResult) => {
+    if (last?.result !== result) last = { result, snapshot: snapshotOf(result) };
+    return last.snapshot;
+  };
   return {
-    mode: hostMode ? 'host' : 'sidecar',
+    mode: watcher ? 'host' : 'sidecar',
     async current(maxAgeMs) {
-      await scraper.result(maxAgeMs);
-      return latest;
+      return snapshot(await scraper.result(maxAgeMs));
     },
     onSnapshot(listener) {
-      listeners.push(listener);
+      scraper.onResult((result) => listener(snapshot(result)));
     },
     async decisions(limit, container) {
-      const store = shared.autosizeStore;
       return store ? (await store.list(limit, container)).map(publicDecision) : [];
     },
   };
