@@ -9,8 +9,10 @@ const USAGE = `usage: headroom [flags]
        headroom recommend [flags]   (see headroom recommend --help)
        headroom resize CONTAINER [flags]   (see headroom resize --help)
        headroom gate [flags]   (see headroom gate --help)
+       headroom report [flags]   (see headroom report --help)
 
-Serves container resource metrics (/metrics), health (/health) and usage statistics (/statistics).`;
+Serves container resource metrics (/metrics), health (/health), usage statistics (/statistics) and a live
+page of every watched container (/, its JSON API under /api/v1/).`;
 
 function fail(message: string): never {
   process.stderr.write(`headroom: ${message}\n`);
@@ -19,14 +21,15 @@ function fail(message: string): never {
 
 /** The extensions the configuration asks for, in the order they start. */
 async function extensionsFor(config: ServeConfig): Promise<ExtensionFactory[]> {
-  const [{ securityExtension }, { targetHealthExtension }, { autosizeExtension, autosizeOffExtension }] = await Promise.all([
-    import('./security/extension.js'), import('./health-target.js'), import('./autosize/extension.js'),
+  const [{ securityExtension }, { targetHealthExtension }, { autosizeExtension, autosizeOffExtension }, { uiExtension }] = await Promise.all([
+    import('./security/extension.js'), import('./health-target.js'), import('./autosize/extension.js'), import('./ui/extension.js'),
   ]);
   const extensions: ExtensionFactory[] = [securityExtension];
   // The statistics store (knex, a database driver, zod) is loaded only when it is on.
   if (config.statisticsEnabled) extensions.push((await import('./statistics/extension.js')).statisticsExtension);
   extensions.push(targetHealthExtension);
   if (config.dockerHost !== undefined) extensions.push(config.autosizeEnabled ? autosizeExtension : autosizeOffExtension);
+  if (config.uiEnabled) extensions.push(uiExtension(config));
   return extensions;
 }
 
@@ -65,6 +68,7 @@ async function serve(argv: string[]): Promise<void> {
 const commands = new Map<string, (argv: string[]) => Promise<void>>([
   ['recommend', async (argv) => (await import('./recommend/command.js')).recommendCommand(argv)],
   ['resize', async (argv) => (await import('./resize/command.js')).resizeCommand(argv)],
+  ['report', async (argv) => (await import('./report/command.js')).reportCommand(argv)],
   ['gate', async (argv) => (await import('./gate/command.js')).gateCommand(argv)],
 ]);
 const [first, ...rest] = process.argv.slice(2);

@@ -9,6 +9,8 @@ export interface Scenario {
   instance: string;
   /** Host mode: the container the series belong to. */
   container?: string;
+  /** More labels on every series (host mode's compose_project and compose_service). */
+  labels?: Record<string, string>;
   /** Seconds of history, ending at the common end time. */
   historySeconds: number;
   /** CPU in cores at `progress` (0 at the first sample, 1 at the last) and a pseudo-random `noise` in [0, 1). */
@@ -44,7 +46,8 @@ export function historyOpenMetrics(scenarios: Scenario[], endSeconds: number): s
   };
   scenarios.forEach((scenario, index) => {
     const noise = noiseSource(index + 1);
-    const labels = `instance="${scenario.instance}",job="headroom"${scenario.container ? `,container="${scenario.container}"` : ''}`;
+    const extra = Object.entries(scenario.labels ?? {}).map(([name, value]) => `,${name}=${JSON.stringify(value)}`).join('');
+    const labels = `instance="${scenario.instance}",job="headroom"${scenario.container ? `,container="${scenario.container}"` : ''}${extra}`;
     const steps = Math.floor(scenario.historySeconds / STEP_SECONDS);
     const cpu: [number, number][] = [];
     const memory: [number, number][] = [];

@@ -114,11 +114,12 @@ export function tierOfLimits(cpuLimitCores: number | null, memoryLimitBytes: num
   return TIERS.find((tier) => tier.cpuLimitCores === cpuLimitCores && tier.memoryLimitBytes === memoryLimitBytes)?.name ?? 'custom';
 }
 
-/** `7.0 d`, `6.0 h`, `12 min`. */
+/** `7.0 d`, `6.0 h`, `12 min`, `40 s`. */
 export function humanDuration(seconds: number): string {
   if (seconds >= 86400) return `${(seconds / 86400).toFixed(1)} d`;
   if (seconds >= 3600) return `${(seconds / 3600).toFixed(1)} h`;
-  return `${Math.round(seconds / 60)} min`;
+  if (seconds >= 60) return `${Math.round(seconds / 60)} min`;
+  return `${Math.round(seconds)} s`;
 }
 
 export function recommend(usage: Usage, margin = DEFAULT_MARGIN): Recommendation {
