@@ -110,6 +110,9 @@ test('request smuggling: a GET with a body is answered 400 and never sent on; th
     const answer = await send([`${head(method, '/_ping', [...headers]).slice(0, -2)}\r\nhello\r\n`]);
     assert.is(answer.answers[0]!.status, 400, `${method} ${headers.join(', ')}`);
   }
+  // The read-only socket too.
+  const readOnly = await send([`${head('GET', '/_ping', [`Content-Length: ${smuggled.length}`]).slice(0, -2)}\r\n${smuggled}`], { socket: readOnlySocket, answers: UNTIL_CLOSED });
+  assert.ok(readOnly.answers[0]!.status === 400 && readOnly.closed);
   // Content-Length: 0 is no body.
   assert.is((await send([head('GET', '/_ping', ['Content-Length: 0'])])).answers[0]!.status, 200);
   // The refused requests reached nothing: the two answered GETs are the only new connections.
