@@ -14,7 +14,6 @@ import type { Scraper } from './scrape/scraper.js';
  * (`declare module '../extension.js' { interface Provisions { database: OpenDatabase } }`), so this
  * module knows no feature.
  */
-// eslint-disable-next-line @typescript-eslint/no-empty-interface
 export interface Provisions {}
 export type ProvisionName = keyof Provisions;
 

@@ -7,7 +7,7 @@
 import { Refreshed } from './refreshed.js';
 import { gauge, type Sample } from './scrape/samples.js';
 import type { ScrapeResult, TargetResult } from './scrape/scraper.js';
-import { levelOf, levelValue, RESOURCES, type Level } from './thresholds.js';
+import { levelOf, levelValue, RESOURCES, worstLevel, type Level } from './thresholds.js';
 
 export type SubStatus = 'ok' | 'degraded' | 'failing';
 
@@ -166,12 +166,6 @@ export const collectorsCheck: ScrapeCheck = {
 /** Each watched resource's level (info where there is no figure). */
 export function levelsOf(values: ReadonlyMap<string, number>): Record<string, Level> {
   return Object.fromEntries(RESOURCES.map((resource) => [resource.name, levelOf(values.get(resource.percentFamily) ?? Number.NaN)]));
-}
-
-export function worstLevel(levels: Iterable<Level>): Level {
-  let worst: Level = 'info';
-  for (const level of levels) if (levelValue(level) > levelValue(worst)) worst = level;
-  return worst;
 }
 
 /** The process that holds the largest share of its descriptor limit in a target: its command and soft limit. */

@@ -27,6 +27,24 @@ export function levelOf(percent: number): Level {
   return 'info';
 }
 
+/** The worst (highest) of some levels; info when there are none. */
+export function worstLevel(levels: Iterable<Level>): Level {
+  let worst: Level = 'info';
+  for (const level of levels) if (levelValue(level) > levelValue(worst)) worst = level;
+  return worst;
+}
+
+/**
+ * The colour each level is drawn in: the name in Grafana's palette (the dashboards) and that colour's RGB
+ * (the page and the report).
+ */
+export const LEVEL_COLORS: Readonly<Record<Level, { grafana: string; rgb: string }>> = {
+  info: { grafana: 'green', rgb: '#73bf69' },
+  warning: { grafana: 'yellow', rgb: '#fade2a' },
+  critical: { grafana: 'orange', rgb: '#ff9830' },
+  danger: { grafana: 'red', rgb: '#f2495c' },
+};
+
 /** PromQL comparison operator for a level's boundary. */
 export function comparisonOf(level: Exclude<Level, 'info'>): '>' | '>=' {
   return THRESHOLDS[level].inclusive ? '>=' : '>';

@@ -9,6 +9,8 @@ export interface Scenario {
   instance: string;
   /** Host mode: the container the series belong to. */
   container?: string;
+  /** More labels on every series (host mode's compose_project and compose_service). */
+  labels?: Record<string, string>;
   /** Seconds of history, ending at the common end time. */
   historySeconds: number;
   /** CPU in cores at `progress` (0 at the first sample, 1 at the last) and a pseudo-random `noise` in [0, 1). */
@@ -21,8 +23,6 @@ export interface Scenario {
   activeUsers?: number;
   cpuLimitCores: number;
   memoryLimitBytes: number;
-  /** Host mode: the container's compose service. */
-  composeService?: string;
   /** Descriptors of the process nearest its soft RLIMIT_NOFILE (`limit`), which is `command`. */
   fds?: { limit: number; command: string; open: (progress: number) => number };
   /** Tasks against pids.max (`limit`). */
@@ -50,7 +50,8 @@ export function historyOpenMetrics(scenarios: Scenario[], endSeconds: number): s
   };
   scenarios.forEach((scenario, index) => {
     const noise = noiseSource(index + 1);
-    const labels = `instance="${scenario.instance}",job="headroom"${scenario.container ? `,container="${scenario.container}"` : ''}${scenario.composeService ? `,compose_service="${scenario.composeService}"` : ''}`;
+    const extra = Object.entries(scenario.labels ?? {}).map(([name, value]) => `,${name}=${JSON.stringify(value)}`).join('');
+    const labels = `instance="${scenario.instance}",job="headroom"${scenario.container ? `,container="${scenario.container}"` : ''}${extra}`;
     const fdsPercent: [number, number][] = [];
     const fdsLimit: [number, number][] = [];
     const pidsPercent: [number, number][] = [];
@@ -135,7 +136,7 @@ export const SCENARIOS: (Scenario & { expected: string })[] = [
   },
   {
     // A quiet container whose descriptors peaked at 250 of 256 and whose tasks at 61 of pids.max 64, then fell back.
-    instance: 'crowded:9477', container: 'web-1', composeService: 'web', expected: 'small', historySeconds: 7 * DAY, ...MEDIUM,
+    instance: 'crowded:9477', container: 'web-1', labels: { compose_service: 'web' }, expected: 'small', historySeconds: 7 * DAY, ...MEDIUM,
     cpuCores: (_, noise) => 0.05 + 0.05 * noise,
     memoryBytes: (_, noise) => (200 + 20 * noise) * MIB,
     fds: { limit: 256, command: 'node', open: (progress) => Math.round(50 + 200 * Math.max(0, 1 - Math.abs(progress - 0.6) / 0.2)) },

@@ -138,7 +138,7 @@ test('a 50 MB memory.stat and a 50 MB cgroup.procs: the scrape answers 200, noth
     assert.is(procs.status, 200);
     assert.is(successes(procs.samples).cpu, 1);
     assert.is(successes(procs.samples).processes, 0);
-    // The file is read whole, so the peak is large (see README, Security); what must hold is that it is all released.
+    // The file is read whole, so the peak is large (see docs/security.md); what must hold is that it is all released.
     collectGarbage();
     const grown = process.memoryUsage().heapUsed - before;
     assert.ok(grown < 32 * MiB, `heap grew by ${Math.round(grown / MiB)} MiB and stayed`);

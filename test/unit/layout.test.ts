@@ -17,9 +17,14 @@ function folders(): string[] {
   return [...found];
 }
 
+/** README's Layout section: from its heading to the next one, or to the end. */
+function layoutSection(readme: string): string | undefined {
+  return /^## Layout\n([\s\S]*?)(?=^## |(?![\s\S]))/m.exec(readme)?.[1];
+}
+
 function layoutRows(): string[] {
   const readme = readFileSync(path.join(REPO_ROOT, 'README.md'), 'utf8');
-  const section = /^## Layout\n([\s\S]*?)^## /m.exec(readme)?.[1];
+  const section = layoutSection(readme);
   assert.ok(section, 'README has a Layout section');
   return [...section.matchAll(/^\| `([^`]+\/)` \|/gm)].map((match) => match[1]!);
 }
@@ -31,7 +36,7 @@ test('README\'s Layout lists every folder of the tree, and only those', () => {
 /** Each row's first cell (a folder, or a file) and the paths its last column allows; null: anything. */
 function importRules(): Map<string, string[] | null> {
   const readme = readFileSync(path.join(REPO_ROOT, 'README.md'), 'utf8');
-  const section = /^## Layout\n([\s\S]*?)^## /m.exec(readme)![1]!;
+  const section = layoutSection(readme)!;
   const rules = new Map<string, string[] | null>();
   for (const [, key, rest] of section.matchAll(/^\| `([^`]+)` \|(.*)\|\s*$/gm)) {
     const allowed = rest!.split('|').at(-1)!;

@@ -16,6 +16,13 @@ import type { DecisionResult } from './store.js';
 import { mountAutosizeRoutes } from './routes.js';
 import { AutosizeStore } from './store.js';
 
+declare module '../extension.js' {
+  interface Provisions {
+    /** Automatic sizing's decisions (the page shows each container's last). */
+    autosizeStore: AutosizeStore;
+  }
+}
+
 const DIRECTIONS: readonly Direction[] = ['up', 'down'];
 const RESULTS: readonly DecisionResult[] = ['applied', 'refused', 'failed'];
 
@@ -88,6 +95,7 @@ export async function startAutosize({ config, registry, log, need }: ExtensionCo
     mount: (app) => mountAutosizeRoutes(app, { token, autosizer, store, settings: shownSettings, host: config.autosizeHost, log }),
     links: [{ path: '/autosize', title: 'Automatic sizing' }],
     ownAuthPaths: [AUTOSIZE_WEBHOOK_PATH],
+    provides: { autosizeStore: store },
     close: async () => {
       if (timer) clearInterval(timer);
       clearInterval(pruner);

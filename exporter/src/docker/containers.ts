@@ -2,6 +2,7 @@
 // reservation, its state, and where its cgroup is. Container labels and environment never become metric
 // labels and are never logged: only the compose project and service, and the CPU reservation, are read.
 import { z } from 'zod';
+import { AUTOSIZE_LABEL, CPU_RESERVATION_LABEL } from './labels.js';
 
 export const inspectSchema = z.object({
   Id: z.string().regex(/^[0-9a-f]{64}$/),
@@ -86,8 +87,6 @@ export function configuredUlimits(ulimits: InspectAnswer['HostConfig']['Ulimits'
   return configured;
 }
 
-export const CPU_RESERVATION_LABEL = 'headroom.cpu-reservation';
-export const AUTOSIZE_LABEL = 'headroom.autosize';
 export const CPU_RESERVATION_VARIABLE = 'CPU_RESERVATION';
 
 function cpus(text: string | undefined): number | undefined {

@@ -32,8 +32,8 @@ export interface Usage {
   activeUsers: number | null;
   cpuLimitCores: number | null;
   memoryLimitBytes: number | null;
-  /** Descriptors and tasks against their limits, where the window has them. */
-  limits: LimitUse[];
+  /** Descriptors and tasks against their limits, where the window has them (none where they were not read). */
+  limits?: LimitUse[];
 }
 
 export interface Sizing {
@@ -121,11 +121,12 @@ export function tierOfLimits(cpuLimitCores: number | null, memoryLimitBytes: num
   return TIERS.find((tier) => tier.cpuLimitCores === cpuLimitCores && tier.memoryLimitBytes === memoryLimitBytes)?.name ?? 'custom';
 }
 
-/** `7.0 d`, `6.0 h`, `12 min`. */
+/** `7.0 d`, `6.0 h`, `12 min`, `40 s`. */
 export function humanDuration(seconds: number): string {
   if (seconds >= 86400) return `${(seconds / 86400).toFixed(1)} d`;
   if (seconds >= 3600) return `${(seconds / 3600).toFixed(1)} h`;
-  return `${Math.round(seconds / 60)} min`;
+  if (seconds >= 60) return `${Math.round(seconds / 60)} min`;
+  return `${Math.round(seconds)} s`;
 }
 
 export function recommend(usage: Usage, margin = DEFAULT_MARGIN): Recommendation {
@@ -167,6 +168,6 @@ export function recommend(usage: Usage, margin = DEFAULT_MARGIN): Recommendation
     usersSize,
     confidence,
     notes,
-    limitChanges: limitChanges(usage.limits, margin),
+    limitChanges: limitChanges(usage.limits ?? [], margin),
   };
 }
