@@ -49,17 +49,21 @@ class ContainerTarget implements Target {
   readonly limits = new ReadingCache();
   readonly declared: Target['declared'];
   private location: CgroupLocation | undefined;
+  private locatedWith: HostLayout | undefined;
 
-  constructor(readonly facts: ContainerFacts, private readonly host: DockerHost) {
+  constructor(readonly facts: ContainerFacts, private readonly layout: () => HostLayout) {
     this.key = facts.id;
     this.name = facts.labels.container;
     this.labels = facts.labels;
     this.declared = facts.cpuReservationCores === undefined ? {} : { cpuReservationCores: facts.cpuReservationCores };
   }
 
-  locate(shared: ReadingCache): CgroupLocation {
-    const layout = shared.read('host layout', () => readHostLayout(this.host.procfs, this.host.sysfs));
-    this.location = layout(this.facts.cgroupPath);
+  locate(): CgroupLocation {
+    const layout = this.layout();
+    if (this.location === undefined || this.locatedWith !== layout) {
+      this.location = layout(this.facts.cgroupPath);
+      this.locatedWith = layout;
+    }
     return this.location;
   }
 
@@ -68,7 +72,21 @@ class ContainerTarget implements Target {
   }
 }
 
+type HostLayout = (cgroupPath: string) => CgroupLocation;
+
+/**
+ * The host's cgroup mounts change only when a hierarchy is mounted or unmounted, and the host's
+ * /proc/1/mountinfo holds a few mounts for every container: they are read again once a minute, not at
+ * every scrape.
+ */
+export const HOST_LAYOUT_MAX_AGE_MS = 60_000;
+
 export async function startHostMode(host: DockerHost, registry: Registry, log: Logger): Promise<HostMode> {
+  let layout: { read: HostLayout; atMs: number } | undefined;
+  const currentLayout = (): HostLayout => {
+    if (layout === undefined || Date.now() - layout.atMs > HOST_LAYOUT_MAX_AGE_MS) layout = { read: readHostLayout(host.procfs, host.sysfs), atMs: Date.now() };
+    return layout.read;
+  };
   const targets = new Map<string, ContainerTarget>();
   const watcher = new DockerWatcher(engineClient(host), log);
   await watcher.start();
@@ -81,7 +99,7 @@ export async function startHostMode(host: DockerHost, registry: Registry, log: L
       const list = running.map(({ facts }) => {
         seen.add(facts.id);
         let target = targets.get(facts.id);
-        if (target?.facts !== facts) targets.set(facts.id, (target = new ContainerTarget(facts, host)));
+        if (target?.facts !== facts) targets.set(facts.id, (target = new ContainerTarget(facts, currentLayout)));
         return target;
       });
       for (const id of targets.keys()) if (!seen.has(id)) targets.delete(id);

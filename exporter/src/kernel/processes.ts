@@ -14,7 +14,7 @@ export function tasksHierarchy(location: CgroupLocation): Hierarchy | undefined 
 
 /** Pids in a cgroup's cgroup.procs. */
 export function readCgroupProcs(hierarchy: Hierarchy): number[] {
-  return readParsed(hierarchy.dir, 'cgroup.procs', parseIdList, { allowEmpty: true });
+  return readParsed(hierarchy.dir, 'cgroup.procs', parseIdList, { allowEmpty: true, oneRead: false });
 }
 
 const sameNamespace = new Map<string, boolean>();
@@ -92,7 +92,7 @@ export function readThreadCount(location: CgroupLocation, procfs: string, pids: 
   const hierarchy = tasksHierarchy(location);
   if (hierarchy && sharesPidNamespace(procfs)) {
     const file = hierarchy.version === 1 ? 'tasks' : 'cgroup.threads';
-    const threads = readParsed(hierarchy.dir, file, parseIdList, { allowEmpty: true }).length;
+    const threads = readParsed(hierarchy.dir, file, parseIdList, { allowEmpty: true, oneRead: false }).length;
     // Empty while cgroup.procs listed processes: they exited meanwhile (a container stopping), unless they are still listed.
     if (threads === 0 && pids.length > 0 && readCgroupProcs(hierarchy).length > 0) {
       throw new FormatError(`${path.join(hierarchy.dir, file)} is empty while cgroup.procs lists ${pids.length} processes`);

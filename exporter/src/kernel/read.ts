@@ -12,8 +12,11 @@ const buffer = Buffer.allocUnsafe(MAX_KERNEL_FILE_BYTES + 1);
 
 export interface ReadOptions {
   /**
-   * procfs hands out a whole /proc/<pid>/stat line per read: a read that leaves room is the end, and the
-   * second read that would return 0 is saved (it counts at thousands of processes).
+   * The file is one record of the kernel's seq_file (a cgroup control file, /proc/<pid>/stat, limits,
+   * status, meminfo): seq_read hands a record out whole, growing its buffer until it fits, so a read that
+   * leaves room is the end and the second read that would return 0 is saved (it counts at hundreds of
+   * containers and thousands of processes). A file of many records (cgroup.procs, tasks, mountinfo, vmstat)
+   * comes in pieces of a page when it is longer, and is read until a read returns 0.
    */
   oneRead?: boolean;
   /** An empty file is an error unless allowed (an empty cgroup.procs is valid, an empty memory.max is not). */
@@ -75,8 +78,8 @@ export function readProcessFile(file: string, options: ReadOptions = {}): string
   }
 }
 
-/** Parses a file's text; a format error names the file. */
-export function readParsed<T>(dir: string, name: string, parse: (text: string) => T, options: ReadOptions = {}): T {
+/** Parses a file's text; a format error names the file. Cgroup control files are one record (see oneRead). */
+export function readParsed<T>(dir: string, name: string, parse: (text: string) => T, options: ReadOptions = { oneRead: true }): T {
   // Not path.join: this runs for every file of every container of a scrape, and the names are plain.
   const file = `${dir}/${name}`;
   const text = readKernelFile(file, options);
@@ -128,7 +131,7 @@ export function readThrough<T>(cache: ReadingCache | undefined, key: string, rea
 
 /** Like readParsed, or undefined when the file does not exist. */
 export function readOptionalParsed<T>(file: string, parse: (text: string) => T): T | undefined {
-  const text = readOptionalKernelFile(file);
+  const text = readOptionalKernelFile(file, { oneRead: true });
   if (text === undefined) return undefined;
   try {
     return parse(text);
