@@ -24,10 +24,10 @@ AUTOSIZE_TOKEN := compose/autosize-token
 PROMETHEUS_URL ?= http://127.0.0.1:9090
 # The compose service make tune sizes (the exporter watches every container of the stack).
 TUNE_SERVICE ?= demo
-# The exporter's V8 flags (exporter/src/node-flags.ts; see README Performance).
+# The exporter's V8 flags (exporter/src/node-flags.ts; see docs/performance.md).
 NODE_FLAGS := --max-semi-space-size=1 --optimize-for-size --no-turbofan --no-sparkplug
 
-.PHONY: help install build run test test-unit system-deps generate lint clean bench bench-docker soak up down logs ps swarm-up swarm-down tune
+.PHONY: help install build run test test-unit system-deps generate lint clean bench bench-flags bench-docker bench-gate bench-ui soak up down logs ps swarm-up swarm-down tune
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sort | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -69,13 +69,22 @@ lint: build ## Type-check; check every generated file is current; promtool check
 	amtool check-config alerting-rules/alertmanager.yml compose/alertmanager.yml
 
 clean: ## Remove the build, the default SQLite data and benchmark scratch files
-	rm -rf dist data bench/out bench/results.quick.json bench/results-docker.quick.json
+	rm -rf dist data bench/out bench/results.quick.json bench/results-docker.quick.json bench/results-flags.quick.json bench/results-ui.quick.json
 
 bench: build ## Benchmark against node_exporter and process-exporter, as root (QUICK=1: about a minute)
 	QUICK=$(QUICK) node dist/bench/run.js
 
+bench-flags: build ## The sidecar's CPU per scrape (beside node_exporter's) and RSS under each V8 flag set, as root (QUICK=1: shorter)
+	QUICK=$(QUICK) node dist/bench/v8-flags.js
+
 bench-docker: build ## Host mode in a private Docker engine: 10, 50, 200 containers against docker stats and the API's, then churn (QUICK=1: shorter)
 	QUICK=$(QUICK) node $(NODE_FLAGS) dist/bench/docker.js
+
+bench-gate: build ## What headroom gate costs: a container's inspection straight to a private engine and through the gate (QUICK=1: fewer)
+	QUICK=$(QUICK) node dist/bench/gate.js
+
+bench-ui: build ## The page at 200 containers: a page view's bytes over the wire, CPU per refresh beside a scrape's, the history's bytes (QUICK=1: fewer samples)
+	QUICK=$(QUICK) node $(NODE_FLAGS) dist/bench/ui.js
 
 soak: build ## Ten-minute soak: scrapes every 100 ms and writes; RSS and fd figures (ARGS="--duration=20m --warmup=2m")
 	node scripts/soak.mjs $(ARGS)

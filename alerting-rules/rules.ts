@@ -38,6 +38,10 @@ export const FOR_SECONDS = {
   exporterDown: 2 * 60,
   exporterAbsent: 5 * 60,
   restarting: 0,
+  // Descriptors and tasks are not compressible either: at the limit the next open() or fork() fails.
+  fds: { warning: 5 * 60, critical: 2 * 60, danger: 0 },
+  pids: { warning: 5 * 60, critical: 2 * 60, danger: 0 },
+  nproc: { warning: 5 * 60, critical: 2 * 60, danger: 0 },
 } as const;
 
 export interface RuleOptions {
@@ -74,16 +78,21 @@ function forField(seconds: number, options: RuleOptions): { for?: string } {
   return { for: formatDuration(Math.max(1, Math.round(seconds / options.timeScale))) };
 }
 
-/** A template that renders another series of the alert's instance, e.g. the limit next to the value. */
-function seriesOf(metric: string, render: string): string {
+/** A template that renders another series of the alert's instance: `pipeline` takes its first sample. */
+function querySeries(metric: string, pipeline: string): string {
   // container="" matches the sidecar's series, which have no container label; host="" those of a single
   // Prometheus, whose series carry no host label (many hosts' remote-written series do).
-  return `{{ with printf "${metric}{instance=%q,job=%q,container=%q,host=%q}" $labels.instance $labels.job $labels.container $labels.host | query }}{{ . | first | value | ${render} }}{{ end }}`;
+  return `{{ with printf "${metric}{instance=%q,job=%q,container=%q,host=%q}" $labels.instance $labels.job $labels.container $labels.host | query }}{{ . | first | ${pipeline} }}{{ end }}`;
 }
+/** Another series' value, e.g. the limit next to the value. */
+const seriesOf = (metric: string, render: string) => querySeries(metric, `value | ${render}`);
+/** A label of another series, e.g. the command of the process nearest its descriptor limit. */
+const labelOf = (metric: string, label: string) => querySeries(metric, `label "${label}"`);
 /** What an alert is about: the instance, and in host mode the container on it. */
 const WHO = '{{ with $labels.container }}container {{ . }} on {{ end }}{{ $labels.instance }}{{ with $labels.host }} on host {{ . }}{{ end }}';
 const bytesOf = (metric: string) => `${seriesOf(metric, 'humanize1024')}B`;
 const coresOf = (metric: string) => `${seriesOf(metric, 'printf "%.2f"')} cores`;
+const countOf = (metric: string) => seriesOf(metric, 'printf "%.0f"');
 
 function boundText(level: Severity): string {
   const { percent, inclusive } = THRESHOLDS[level];
@@ -159,6 +168,23 @@ export function alertingRules(options: RuleOptions = DEFAULT_RULE_OPTIONS): Aler
     { signal: 'usage' },
   ));
 
+  /** The three levels of a resource watched as a percent of its limit (a family exported as 0-100). */
+  const percentLevels = (name: string, percentFamily: string, forSeconds: Record<Severity, number>, what: string, description: string) => SEVERITIES.map((level) => alert(
+    name, level, boundExpr(level, `${percentFamily} / 100`), forSeconds[level], `${what} ${boundText(level)} of the limit`, description,
+  ));
+  const fdsLevels = percentLevels(
+    'HeadroomFdsHigh', 'headroom_fds_percent', FOR_SECONDS.fds, 'File descriptors',
+    `The process ${labelOf('headroom_fds_limit', 'command')} of ${WHO} holds {{ $value | humanizePercentage }} of its soft RLIMIT_NOFILE, ${countOf('headroom_fds_limit')} descriptors: at 100 % its next open or accept fails with EMFILE (${countOf('headroom_fds_open')} open in all).`,
+  );
+  const pidsLevels = percentLevels(
+    'HeadroomPidsHigh', 'headroom_pids_percent', FOR_SECONDS.pids, 'Tasks',
+    `Tasks (processes and threads) of ${WHO} are {{ $value | humanizePercentage }} of its pids.max, ${countOf('headroom_pids_limit')}: at 100 % the next fork fails.`,
+  );
+  const nprocLevels = percentLevels(
+    'HeadroomNprocHigh', 'headroom_nproc_percent', FOR_SECONDS.nproc, 'Tasks of the user',
+    `The tasks of user ${labelOf('headroom_nproc_limit', 'uid')} on the whole host are {{ $value | humanizePercentage }} of the soft RLIMIT_NPROC, ${countOf('headroom_nproc_limit')}, of a process of ${WHO}: at 100 % its next fork fails.`,
+  );
+
   return [
     ...memoryLevels,
     alert(
@@ -170,6 +196,9 @@ export function alertingRules(options: RuleOptions = DEFAULT_RULE_OPTIONS): Aler
       { signal: 'oom_kill' },
     ),
     ...cpuLevels,
+    ...fdsLevels,
+    ...pidsLevels,
+    ...nprocLevels,
     alert(
       'HeadroomCpuHigh', 'danger', `${RECORDED.cpuThrottledRatio} > ${HEAVY_THROTTLING_RATIO}`, FOR_SECONDS.cpuThrottling,
       'CPU heavily throttled at the limit',
@@ -185,7 +214,7 @@ export function alertingRules(options: RuleOptions = DEFAULT_RULE_OPTIONS): Aler
     ),
     alert(
       'HeadroomHealthCheckFailing', 'critical',
-      // The resources sub-status mirrors the CPU and memory levels, which their own alerts cover.
+      // The resources sub-status mirrors the levels of every resource, which their own alerts cover.
       'headroom_health_status{component!="resources"} == 0', FOR_SECONDS.healthCheck,
       'A /health sub-status is failing',
       `The {{ $labels.component }} sub-status of /health on {{ $labels.instance }} has been failing for at least ${formatDuration(FOR_SECONDS.healthCheck)} (the container healthcheck's interval times its retries).`,

@@ -8,8 +8,9 @@ import { request } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { startEngine, type DockerEngine } from '../scripts/docker-engine.js';
-import { freePort, HOST_MODE_CLI_COMMAND, REPO_ROOT, start, waitFor, type Started } from '../scripts/processes.js';
-import { loadStandins, STANDIN_TAGS } from '../scripts/standin-images.js';
+import { REPO_ROOT, waitFor, type Started } from '../scripts/processes.js';
+import { loadStandins } from '../scripts/standin-images.js';
+import { BENCH_IMAGE, BENCH_NETWORK, containersSeen, createContainers, pool, startHostMode } from './host-mode.js';
 import { countSeries, cpuSecondsPer1000, percentile, summarizeLatencies, ticksToSeconds } from './measure.js';
 import { readCpuTicks, readRssBytes } from './proc.js';
 import { formatMiB, formatNumber, markdownTable } from './report.js';
@@ -20,8 +21,6 @@ const PLAN = QUICK
   ? { counts: [10, 50], scrapes: 100, warmup: 5, idleSeconds: 10, churn: 100, statsRuns: 1 }
   : { counts: [10, 50, 200], scrapes: 300, warmup: 20, idleSeconds: 30, churn: 1000, statsRuns: 3 };
 const OUTPUT = path.join(REPO_ROOT, 'bench', QUICK ? 'results-docker.quick.json' : 'results-docker.json');
-const IMAGE = STANDIN_TAGS.nodeAlpine;
-const NETWORK = 'bench';
 
 export interface HostModeRecord {
   containers: number;
@@ -47,13 +46,6 @@ function progress(message: string): void {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Runs `work` over `items`, `limit` at a time. */
-async function pool<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) await work(items[next++]!);
-  }));
-}
 
 function engineGet(socket: string, apiPath: string): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -63,28 +55,8 @@ function engineGet(socket: string, apiPath: string): Promise<void> {
   });
 }
 
-async function startHostMode(engine: DockerEngine): Promise<Started & { url: string }> {
-  const port = await freePort();
-  const [node, ...cli] = HOST_MODE_CLI_COMMAND;
-  const started = start(node, [...cli, `--web.listen-address=127.0.0.1:${port}`, `--target.docker=unix://${engine.socket}`, '--statistics.enabled=false', '--log.level=warn']);
-  const url = `http://127.0.0.1:${port}`;
-  await waitFor('headroom in host mode', async () => {
-    if (started.child.exitCode !== null) throw new Error(`exited: ${started.output()}`);
-    return (await fetch(`${url}/metrics`)).ok;
-  }, 30_000);
-  return { ...started, url };
-}
 
-async function containersSeen(url: string): Promise<number> {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  return text.split('\n').filter((line) => line.startsWith('headroom_memory_limit_bytes{')).length;
-}
 
-async function createContainers(engine: DockerEngine, names: readonly string[]): Promise<void> {
-  await pool(names, 8, async (name) => {
-    await engine.docker(['run', '--detach', '--name', name, `--network=${NETWORK}`, '--memory=64m', '--cpus=0.5', IMAGE, 'sleep', 'infinity']);
-  });
-}
 
 async function measure(engine: DockerEngine, exporter: Started & { url: string }, containers: number): Promise<HostModeRecord> {
   const pid = exporter.child.pid!;
@@ -155,8 +127,8 @@ async function main(): Promise<void> {
   const engine = await startEngine({ tmpfs: '8g' });
   let exporter: (Started & { url: string }) | undefined;
   try {
-    await loadStandins(engine, [IMAGE]);
-    await engine.docker(['network', 'create', NETWORK]);
+    await loadStandins(engine, [BENCH_IMAGE]);
+    await engine.docker(['network', 'create', BENCH_NETWORK]);
     exporter = await startHostMode(engine);
     const records: HostModeRecord[] = [];
     let running = 0;

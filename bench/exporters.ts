@@ -2,7 +2,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { CLI_COMMAND, freePort, start, waitFor, type Started } from '../scripts/processes.js';
+import { NODE_FLAGS } from '../exporter/src/node-flags.js';
+import { CLI, freePort, start, waitFor, type Started } from '../scripts/processes.js';
 import { enterCgroupScript } from './cgroup.js';
 import type { ExporterName } from './report.js';
 
@@ -41,19 +42,19 @@ async function whenReady(name: ExporterName, started: Started, baseUrl: string, 
   };
 }
 
-async function startHeadroomProcess(wrap: (args: string[]) => [string, string[]], extraFlags: readonly string[]): Promise<RunningExporter & { dataDir: string }> {
+async function startHeadroomProcess(wrap: (args: string[]) => [string, string[]], extraFlags: readonly string[], nodeFlags: readonly string[] = NODE_FLAGS): Promise<RunningExporter & { dataDir: string }> {
   const port = await freePort();
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'headroom-bench-data-'));
-  const [command, args] = wrap([...CLI_COMMAND, `--web.listen-address=127.0.0.1:${port}`, `--data.dir=${dataDir}`, ...extraFlags]);
+  const [command, args] = wrap([process.execPath, ...nodeFlags, CLI, `--web.listen-address=127.0.0.1:${port}`, `--data.dir=${dataDir}`, ...extraFlags]);
   const started = start(command, args);
   const baseUrl = `http://127.0.0.1:${port}`;
   const running = await whenReady('headroom', started, baseUrl, `${baseUrl}/metrics`, () => rmSync(dataDir, { recursive: true, force: true }));
   return Object.assign(running, { dataDir });
 }
 
-/** headroom (default flags, or these), inside the benchmark cgroup, so it watches that cgroup as its own. */
-export function startHeadroom(cgroupDirs: readonly string[], extraFlags: readonly string[] = []): Promise<RunningExporter & { dataDir: string }> {
-  return startHeadroomProcess((args) => ['sh', ['-c', enterCgroupScript(cgroupDirs), 'headroom', ...args]], extraFlags);
+/** headroom (default flags, or these; the sidecar's V8 flags, or these), inside the benchmark cgroup, so it watches that cgroup as its own. */
+export function startHeadroom(cgroupDirs: readonly string[], extraFlags: readonly string[] = [], nodeFlags?: readonly string[]): Promise<RunningExporter & { dataDir: string }> {
+  return startHeadroomProcess((args) => ['sh', ['-c', enterCgroupScript(cgroupDirs), 'headroom', ...args]], extraFlags, nodeFlags);
 }
 
 /**

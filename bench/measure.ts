@@ -51,3 +51,10 @@ export function cpuSecondsPer1000(ticks: number, scrapes: number): number {
   if (scrapes <= 0) throw new Error('no scrapes');
   return (ticksToSeconds(ticks) / scrapes) * 1000;
 }
+
+/** Each collector's headroom_scrape_collector_duration_seconds in one exposition, in milliseconds. */
+export function collectorMilliseconds(exposition: string): Record<string, number> {
+  const durations: Record<string, number> = {};
+  for (const match of exposition.matchAll(/^headroom_scrape_collector_duration_seconds\{collector="(\w+)"\} (\S+)$/gm)) durations[match[1]!] = Number(match[2]) * 1000;
+  return durations;
+}

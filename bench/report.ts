@@ -16,6 +16,8 @@ export interface ScrapeRecord {
   cpu_seconds_per_1000_scrapes: number;
   rss_bytes: number;
   series: number;
+  /** headroom only: each collector's mean time per scrape (its own headroom_scrape_collector_duration_seconds), in ms. */
+  collector_ms?: Record<string, number>;
 }
 
 export interface IdleRecord { exporter: ExporterName; seconds: number; cpu_seconds: number }
@@ -136,6 +138,31 @@ export function perProcessCpuMicroseconds(records: readonly ScrapeRecord[]): num
   return ((most.cpu_seconds_per_1000_scrapes - fewest.cpu_seconds_per_1000_scrapes) * 1000) / (most.processes - fewest.processes);
 }
 
+/** The collectors that read every watched process: what each costs per scrape at each step, and per process. */
+export const PER_PROCESS_COLLECTORS = ['fds', 'nproc', 'process_group', 'processes', 'pids'] as const;
+
+export function collectorTable(records: readonly ScrapeRecord[]): string | undefined {
+  const ours = records.filter((record) => record.exporter === 'headroom' && record.collector_ms).sort((a, b) => a.processes - b.processes);
+  const base = ours[0];
+  if (!base || ours.length < 2) return undefined;
+  const rows = PER_PROCESS_COLLECTORS.map((collector) => {
+    const at = (record: ScrapeRecord) => record.collector_ms![collector] ?? 0;
+    const most = ours[ours.length - 1]!;
+    const perProcess = ((at(most) - at(base)) * 1000) / (most.processes - base.processes);
+    return [collector, ...ours.map((record) => formatNumber(at(record))), formatNumber(perProcess)];
+  });
+  return markdownTable(['collector', ...ours.map((record) => `ms a scrape, ${record.processes} extra`), 'µs per extra process'], rows);
+}
+
+/** headroom's scrape against process-exporter's at the largest step: how many times cheaper, by p50 and by CPU. */
+export function againstProcessExporter(records: readonly ScrapeRecord[]): { processes: number; p50: number; cpu: number } | undefined {
+  const most = Math.max(...records.map((record) => record.processes));
+  const ours = records.find((record) => record.exporter === 'headroom' && record.processes === most);
+  const theirs = records.find((record) => record.exporter === 'process-exporter' && record.processes === most);
+  if (!ours || !theirs || ours.p50_ms === 0 || ours.cpu_seconds_per_1000_scrapes === 0) return undefined;
+  return { processes: most, p50: theirs.p50_ms / ours.p50_ms, cpu: theirs.cpu_seconds_per_1000_scrapes / ours.cpu_seconds_per_1000_scrapes };
+}
+
 export function idleTable(records: readonly IdleRecord[]): string {
   const byExporter = new Map(records.map((record) => [record.exporter, record]));
   const seconds = records[0]?.seconds ?? 0;
@@ -185,7 +212,15 @@ export function renderReport(results: Results): string {
     '',
     ...(() => {
       const perProcess = perProcessCpuMicroseconds(results.scrapes);
-      return perProcess === undefined ? [] : [`headroom's CPU per watched process (the process_group and processes collectors read each one's /proc/<pid>/stat): ${formatNumber(perProcess)} µs per scrape.`, ''];
+      return perProcess === undefined ? [] : [`headroom's CPU per watched process (the fds, nproc, process_group and processes collectors read each one's /proc/<pid>/fd, limits and stat): ${formatNumber(perProcess)} µs per scrape.`, ''];
+    })(),
+    ...(() => {
+      const table = collectorTable(results.scrapes);
+      return table === undefined ? [] : ['headroom\'s own timing of the collectors that read every process (headroom_scrape_collector_duration_seconds, mean over the step\'s scrapes):', '', table, ''];
+    })(),
+    ...(() => {
+      const against = againstProcessExporter(results.scrapes);
+      return against === undefined ? [] : [`At ${against.processes} extra processes a headroom scrape is ${formatNumber(against.p50)}x cheaper than process-exporter's by p50 latency and ${formatNumber(against.cpu)}x by CPU (goal: at least 5x).`, ''];
     })(),
     '### Idle',
     '',

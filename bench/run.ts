@@ -11,10 +11,10 @@ import { spawnSleepers } from './children.js';
 import { startHeadroom, startIngestHeadroom, startNodeExporter, startProcessExporter, type RunningExporter } from './exporters.js';
 import { measureRssAfterScrapes, scrapesWhileDatabaseLocked, scrapesWhileTargetHangs, startSilentServer } from './endurance.js';
 import { runIngest } from './ingest.js';
-import { countSeries, cpuSecondsPer1000, summarizeLatencies, ticksToSeconds } from './measure.js';
+import { ticksToSeconds } from './measure.js';
 import { readCpuTicks, readRssBytes } from './proc.js';
 import { renderReport, type EnduranceRecord, type IdleRecord, type Machine, type Results, type ScrapeRecord, type WaitingRecord } from './report.js';
-import { ScrapeClient } from './scrape-client.js';
+import { measureScrapes } from './scrapes.js';
 
 const QUICK = process.env.QUICK === '1' || process.argv.includes('--quick');
 const PLAN = QUICK
@@ -56,40 +56,6 @@ function watchedProcesses(exposition: string): number {
   return Number(match[1]);
 }
 
-async function measureScrapes(exporter: RunningExporter, processes: number): Promise<{ record: ScrapeRecord; lastBody: string }> {
-  const client = new ScrapeClient(exporter.metricsUrl);
-  try {
-    for (let index = 0; index < PLAN.warmup; index += 1) await client.get();
-    const latencies: number[] = [];
-    let lastBody = '';
-    const ticksBefore = readCpuTicks(exporter.pid);
-    // Up to PLAN.scrapes, but a slow exporter stops after PLAN.stepSeconds once it has PLAN.minScrapes.
-    const deadline = performance.now() + PLAN.stepSeconds * 1000;
-    while (latencies.length < PLAN.scrapes && (latencies.length < PLAN.minScrapes || performance.now() < deadline)) {
-      const scrape = await client.get();
-      latencies.push(scrape.ms);
-      lastBody = scrape.body;
-    }
-    const ticks = readCpuTicks(exporter.pid) - ticksBefore;
-    const { p50, p99 } = summarizeLatencies(latencies);
-    return {
-      record: {
-        exporter: exporter.name,
-        processes,
-        scrapes: latencies.length,
-        p50_ms: p50,
-        p99_ms: p99,
-        cpu_seconds_per_1000_scrapes: cpuSecondsPer1000(ticks, latencies.length),
-        rss_bytes: readRssBytes(exporter.pid),
-        series: countSeries(lastBody),
-      },
-      lastBody,
-    };
-  } finally {
-    client.close();
-  }
-}
-
 async function measureIdle(exporters: readonly RunningExporter[]): Promise<IdleRecord[]> {
   const before = exporters.map((exporter) => readCpuTicks(exporter.pid));
   await sleep(PLAN.idleSeconds * 1000);
@@ -120,7 +86,7 @@ async function main(): Promise<void> {
         cgroup.move(sleepers.pids);
         progress(`${processes} extra processes in the cgroup`);
         for (const exporter of exporters) {
-          const { record, lastBody } = await measureScrapes(exporter, processes);
+          const { record, lastBody } = await measureScrapes(exporter, processes, PLAN);
           if (exporter === headroom) {
             // headroom itself plus the children; anything else means it is not watching the benchmark cgroup.
             const seen = watchedProcesses(lastBody);
@@ -143,7 +109,7 @@ async function main(): Promise<void> {
     const ingest = await runIngest(ingestHeadroom, PLAN.ingestConnections, PLAN.ingestSeconds, progress);
     // /metrics reads the statistics gauges from the database: what a scrape costs once reports are stored.
     const storedReports = ingest.records.reduce((sum, record) => sum + record.rows_stored, 0);
-    const { record: scrapeAfterIngest } = await measureScrapes(ingestHeadroom, 0);
+    const { record: scrapeAfterIngest } = await measureScrapes(ingestHeadroom, 0, PLAN);
     progress(`  headroom /metrics with ${storedReports} stored reports: p50 ${scrapeAfterIngest.p50_ms.toFixed(2)} ms, ${scrapeAfterIngest.cpu_seconds_per_1000_scrapes.toFixed(2)} CPU s/1000`);
 
     // Memory after many scrapes: each exporter fresh, headroom with and without its statistics store.

@@ -14,6 +14,8 @@ command -v docker-compose >/dev/null || need+=(docker-compose)
 # The tests start private daemons of their own (scripts/docker-engine.ts), never the system's.
 { [ -x /usr/sbin/dockerd ] && [ -x /usr/bin/docker ]; } || need+=(docker.io)
 command -v mmdebstrap >/dev/null || need+=(mmdebstrap)
+# Debian's Chromium: the page's and the HTML report's suites drive it with playwright-core (test/helpers/browser.ts).
+[ -x /usr/bin/chromium ] || need+=(chromium)
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi
 if [ "$(id -u)" -ne 0 ]; then
   echo "missing Debian packages: ${need[*]} (run as root, or: sudo apt-get install -y ${need[*]})" >&2

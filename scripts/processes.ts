@@ -71,11 +71,14 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
 
 export interface RunningCli extends Started { url: string; port: number }
 
-/** Starts `headroom` (the built CLI) on a free loopback port and waits until /health answers. */
-export async function startExporter(args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<RunningCli> {
+/**
+ * Starts `headroom` (the built CLI) on a free loopback port and waits until /health answers. `prefix` runs it
+ * under another command that ends by exec'ing it (`setpriv --reuid=...`, `unshare ...`).
+ */
+export async function startExporter(args: string[] = [], env: NodeJS.ProcessEnv = {}, prefix: readonly string[] = []): Promise<RunningCli> {
   const port = await freePort();
-  const [node, ...cli] = args.some((arg) => arg.startsWith('--target.docker=')) ? HOST_MODE_CLI_COMMAND : CLI_COMMAND;
-  const started = start(node, [...cli, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn', ...args], { env: { ...process.env, ...env } });
+  const command = [...prefix, ...(args.some((arg) => arg.startsWith('--target.docker=')) ? HOST_MODE_CLI_COMMAND : CLI_COMMAND)];
+  const started = start(command[0]!, [...command.slice(1), `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn', ...args], { env: { ...process.env, ...env } });
   const url = `http://127.0.0.1:${port}`;
   await waitFor(`headroom on ${url}\n${started.output()}`, async () => {
     if (started.child.exitCode !== null) throw new Error(`exited ${started.child.exitCode}: ${started.output()}`);

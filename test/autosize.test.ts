@@ -14,7 +14,8 @@ import { DEFAULT_RULE_OPTIONS } from '../alerting-rules/rules.js';
 import { readHostMemory } from '../exporter/src/kernel/host.js';
 import { formatMemorySize } from '../exporter/src/sizes.js';
 import { tierByName } from '../exporter/src/thresholds.js';
-import { CLI_COMMAND, freePort, REPO_ROOT, run, start, startExporter, waitFor, type RunningCli, type Started } from '../scripts/processes.js';
+import { assertGolden } from './helpers/golden.js';
+import { CLI, CLI_COMMAND, freePort, REPO_ROOT, run, start, startExporter, waitFor, type RunningCli, type Started } from '../scripts/processes.js';
 import { fetchWithin, startEngine, type DockerEngine } from '../scripts/docker-engine.js';
 import { loadStandins, STANDIN_TAGS } from '../scripts/standin-images.js';
 import { startAlertmanager, startSmtpSink, type RunningAlertmanager, type SmtpSink } from './helpers/alertmanager.js';
@@ -61,7 +62,7 @@ async function runDemo(name: string, optedIn: boolean, limits: { memory: string;
     '--volume', `${path.join(REPO_ROOT, 'compose/demo/server.mjs')}:/app/server.mjs:ro`, IMAGE, 'node', '--expose-gc', '/app/server.mjs']);
 }
 
-/** The stack's gate in front of the engine, with limits-only updates on, and its read-only second socket. */
+/** The stack's gate (`headroom gate`) in front of the engine, with limits-only updates on, and its read-only second socket. */
 const gateSocket = path.join(scratch, 'gate.sock');
 const readOnlyGateSocket = path.join(scratch, 'gate-ro.sock');
 let gate: Started | undefined;
@@ -118,9 +119,7 @@ test.before(async () => {
   await runDemo('autosize-demo', true, undefined, demoPort);
   await runDemo('autosize-twin', true);
   await runDemo('autosize-plain', false, { memory: '512m', cpus: '0.5' });
-  gate = start(process.execPath, [path.join(REPO_ROOT, 'compose/docker-proxy/proxy.mjs')], {
-    env: { ...process.env, DOCKER_PROXY_UPSTREAM: engine.socket, DOCKER_PROXY_LISTEN: gateSocket, DOCKER_PROXY_LISTEN_READONLY: readOnlyGateSocket, DOCKER_PROXY_UPDATE: 'true' },
-  });
+  gate = start(process.execPath, [CLI, 'gate', `--gate.upstream=unix://${engine.socket}`, `--gate.socket=${gateSocket}`, `--gate.read-only-socket=${readOnlyGateSocket}`, '--gate.updates']);
   await waitFor('the gate listening', async () => existsSync(gateSocket) && existsSync(readOnlyGateSocket), 10_000, 100);
   await waitFor('the demo answering', async () => (await fetchWithin(`http://${engine!.address}:${demoPort}/health`, 2000).catch(() => undefined))?.ok, 30_000, 500);
 
@@ -197,6 +196,10 @@ test('the demo at 97 % of 1 GiB: critical fires, Alertmanager calls the webhook,
   }, 30_000, 1000);
   assert.equal([annotated.metric.direction, annotated.metric.result], ['up', 'applied']);
   await fetchWithin(`http://${engine!.address}:${demoPort}/memory`, 30_000, { method: 'DELETE' });
+});
+
+test('host mode\'s exposition, automatic sizing on, has the golden families, help and types', async () => {
+  assertGolden('host-mode.txt', await (await fetchWithin(`${exporter!.url}/metrics`, 10_000)).text());
 });
 
 test('two alerts together for one container give one change; the second is refused by the cooldown', async () => {

@@ -1,6 +1,6 @@
 // The local stack's demo service (compose/demo/server.mjs) and the sizes `make up` starts it with
 // (compose/stack-env.mjs). The last test runs the demo in a real cgroup with the small tier's limits,
-// the exporter watching it, and drives it with the README's commands into warning, critical and an OOM kill.
+// the exporter watching it, and drives it with docs/stack.md's commands into warning, critical and an OOM kill.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -202,7 +202,7 @@ test('the demo holds and frees memory in a child, burns and stops CPU, keeps SMS
   assert.is(demo.child.exitCode, 0, 'SIGTERM ends the demo cleanly (it is PID 1 in its container)');
 });
 
-test('README levels: in a real cgroup of the small tier, the demo reaches warning, critical and an OOM kill', async () => {
+test('docs/stack.md levels: in a real cgroup of the small tier, the demo reaches warning, critical and an OOM kill', async () => {
   assert.is(process.getuid?.(), 0, 'creating cgroups needs root');
   const small = tierByName('small')!;
   const sizes = sizingVariables(small);

@@ -1,5 +1,6 @@
 // Every panel query of both dashboards returns data from a real Prometheus that scrapes the real exporter, which
-// watches a real cgroup sized as the small tier with a busy process in it, and loads the alert and recommendation rules.
+// watches a real cgroup sized as the small tier (with a pids.max) with a busy process in it, run as nobody so
+// that RLIMIT_NPROC applies to it, and loads the alert and recommendation rules.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -15,6 +16,8 @@ import { TIERS } from '../exporter/src/thresholds.js';
 import { currentTierIndexExpr } from '../alerting-rules/recommendation.js';
 
 const SMALL = TIERS[0]!;
+/** The user the busy process runs as: RLIMIT_NPROC does not apply to root. */
+const NOBODY = 65534;
 const ACTIVE_USERS = 7;
 
 let workDir = '';
@@ -27,8 +30,8 @@ let instance = '';
 test.before(async () => {
   assert.is(process.getuid?.(), 0, 'creating a cgroup needs root');
   workDir = mkdtempSync(path.join(os.tmpdir(), 'headroom-dashboards-'));
-  cgroup = createLiveCgroup(`headroom-dashboards-${process.pid}`, { memoryBytes: SMALL.memoryLimitBytes, memoryReservationBytes: SMALL.memoryReservationBytes, cpuCores: SMALL.cpuLimitCores });
-  busy = start(process.execPath, ['-e', ALLOCATE_AND_SPIN], { stdio: ['pipe', 'pipe', 'pipe'] });
+  cgroup = createLiveCgroup(`headroom-dashboards-${process.pid}`, { memoryBytes: SMALL.memoryLimitBytes, memoryReservationBytes: SMALL.memoryReservationBytes, cpuCores: SMALL.cpuLimitCores, pidsMax: 256 });
+  busy = start('setpriv', [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', process.execPath, '-e', ALLOCATE_AND_SPIN], { stdio: ['pipe', 'pipe', 'pipe'] });
   cgroup.addProcess(busy.child.pid!);
   busy.child.stdin!.write('64\n');
   await waitFor('the busy process to allocate', async () => busy!.output().includes('ready'));

@@ -119,12 +119,16 @@ test('make up SIZE=small: every service runs, the demo and the exporter turn hea
   const up = await make('up', ['SIZE=small']);
   assert.match(up.stdout, 'sizes: MEMORY_LIMIT=1024M CPU_LIMIT=1.0 MEMORY_RESERVATION=256M CPU_RESERVATION=0.25');
   for (const service of SERVICES) assert.is(await inspect<string>(container(service), '.State.Status'), 'running', service);
-  const healthy = await waitFor('the demo and the exporter healthy', async () => {
-    const states = await Promise.all(['demo', 'exporter'].map((service) => inspect<{ Status: string }>(container(service), '.State.Health')));
+  const healthy = await waitFor('the demo, the exporter and the gate healthy', async () => {
+    const states = await Promise.all(['demo', 'exporter', 'gate'].map((service) => inspect<{ Status: string }>(container(service), '.State.Health')));
     if (states.some((state) => state.Status === 'unhealthy')) throw new Error(`unhealthy: ${JSON.stringify(states)}`);
     return states.every((state) => state.Status === 'healthy') ? states : undefined;
   }, 90_000, 1000);
-  assert.is(healthy.length, 2);
+  assert.is(healthy.length, 3);
+  // The gate is `headroom gate` of the exporter's image, and mounts nothing of the checkout.
+  assert.is(await inspect<string>(container('gate'), '.Config.Image'), await inspect<string>(container('exporter'), '.Config.Image'));
+  const gateMounts = await inspect<Array<{ Type: string; Source: string }>>(container('gate'), '.Mounts');
+  assert.equal(gateMounts.filter((mount) => mount.Type === 'bind').map((mount) => mount.Source), [engine!.socket]);
   // The gate passes reads and refuses the rest: an update of the demo through it answers 403.
   const probe = `const r = require('http').request({ socketPath: '/run/headroom/docker.sock', method: 'POST', path: '/v1.41/containers/${container('demo')}/update', headers: { 'content-type': 'application/json' } }, (a) => { console.log(a.statusCode); a.resume(); }); r.end('{"Memory":1}');`;
   const refused = await engine!.docker(['exec', container('exporter'), 'node', '-e', probe]);

@@ -78,7 +78,7 @@ test('make swarm-up SIZE=small converges: every service runs, the exporter and i
     return converged.length === SERVICES.length ? listed : undefined;
   }, 180_000, 2000);
   assert.equal(replicas.map((line) => line.split(' ')[0]).sort(), SERVICES.map((service) => `headroom_${service}`).sort());
-  for (const service of ['exporter', 'docker-proxy']) assert.ok(replicas.includes(`headroom_${service} global 1/1`), `${service}: ${replicas.join(', ')}`);
+  for (const service of ['exporter', 'gate']) assert.ok(replicas.includes(`headroom_${service} global 1/1`), `${service}: ${replicas.join(', ')}`);
   for (const service of SERVICES) await taskContainer(service);
 });
 

@@ -45,6 +45,10 @@ test('bad flags and variables: one line naming them, exit 2', async () => {
     [['--target.docker=tcp://127.0.0.1:2375'], {}, /--target\.docker.*unix:\/\/\/PATH or https:\/\/HOST:PORT/],
     [['--target.docker=http://127.0.0.1:2375'], {}, /--target\.docker/],
     [['--target.docker=unix:///var/run/docker.sock', '--target.pid=3'], {}, /--target\.docker watches every container/],
+    [['--ui.refresh-interval=0s'], {}, /--ui\.refresh-interval.*DURATION/],
+    [['--ui.history=2d'], {}, /--ui\.history/],
+    [['--ui.refresh-interval=60s', '--ui.history=90s'], {}, /--ui\.history must hold at least two steps/],
+    [['--ui.prometheus-url=ftp://x'], {}, /--ui\.prometheus-url/],
   ];
   for (const [args, env, pattern] of cases) {
     const { code, stderr, stdout } = await headroom(args, env);
@@ -55,15 +59,17 @@ test('bad flags and variables: one line naming them, exit 2', async () => {
   }
 });
 
-test('landing page, metrics, health, 404 as JSON', async () => {
+test('the page, metrics, health, 404 as JSON; with the page off, a list of links at /', async () => {
   const exporter = await startExporter();
   try {
     const landing = await fetch(`${exporter.url}/`);
     const html = await landing.text();
     assert.is(landing.status, 200);
     assert.match(html, /headroom \d+\.\d+\.\d+/);
-    assert.match(html, /href="\/metrics"/);
-    assert.match(html, /href="\/health"/);
+    // Relative: the page works under a reverse proxy's sub-path.
+    assert.match(html, /href="metrics"/);
+    assert.match(html, /href="health"/);
+    assert.match(html, /src="assets\/[0-9a-f]{12}\/app\.js"/);
     const metrics = await fetch(`${exporter.url}/metrics`);
     assert.is(metrics.status, 200);
     assert.match(metrics.headers.get('content-type') ?? '', /text\/plain/);
@@ -80,6 +86,15 @@ test('landing page, metrics, health, 404 as JSON', async () => {
     assert.equal(await missing.json(), { error: 'not found' });
   } finally {
     await exporter.stop();
+  }
+  const off = await startExporter(['--no-ui.enabled', '--statistics.enabled=false']);
+  try {
+    const html = await (await fetch(`${off.url}/`)).text();
+    assert.match(html, /href="\/metrics"/);
+    assert.match(html, /href="\/health"/);
+    assert.is((await fetch(`${off.url}/api/v1/containers`)).status, 404);
+  } finally {
+    await off.stop();
   }
 });
 
@@ -117,7 +132,7 @@ test('collectors switch off with --no-collector.NAME, --collector.NAME=false or 
   try {
     const samples = parseExposition(await (await fetch(`${exporter.url}/metrics`)).text());
     const collectors = samples.filter((sample) => sample.name === 'headroom_scrape_collector_success').map((sample) => sample.labels.collector).sort();
-    assert.equal(collectors, ['cpu', 'memory', 'memory_oom']);
+    assert.equal(collectors, ['cpu', 'fds', 'memory', 'memory_oom', 'nproc', 'pids']);
     assert.equal(samples.filter((sample) => /^headroom_(process_group|pressure|processes)/.test(sample.name)).map((sample) => sample.name), []);
     assert.ok(samples.some((sample) => sample.name === 'headroom_memory_percent'), 'the rest still publish');
   } finally {

@@ -14,7 +14,10 @@ import { recommendationRecords } from '../alerting-rules/recommendation.js';
 
 interface JsonResult {
   usage: { instance: string; historySeconds: number; cpuP95Cores: number; memoryPeakBytes: number; oomKills: number; activeUsers: number | null; throttledPeriodsRatio: number | null };
-  recommendation: { size: string; tierIndex: number; confidence: string; notes: string[]; env: Record<string, string>; currentSize: string | null };
+  recommendation: {
+    size: string; tierIndex: number; confidence: string; notes: string[]; env: Record<string, string>; currentSize: string | null;
+    limitChanges: Array<{ resource: string; limit: number; peakUsed: number; peakPercent: number; recommended: number; command?: string }>; compose?: string;
+  };
 }
 
 let workDir = '';
@@ -66,6 +69,22 @@ test('a quiet service with a week of history: small, with full confidence, and t
   assert.is(usage.activeUsers, 3);
   assert.is(recommendation.currentSize, 'medium');
   assert.equal(recommendation.env, { MEMORY_LIMIT: '1024M', CPU_LIMIT: '1.0', MEMORY_RESERVATION: '256M', CPU_RESERVATION: '0.25' });
+});
+
+test('descriptors and tasks that went near their limits: new limits and the compose snippet for the service; far from them, none', async () => {
+  const { recommendation } = await recommendJson('crowded:9477');
+  const changes = recommendation.limitChanges.map(({ resource, limit, peakUsed, recommended, command }) => ({ resource, limit, peakUsed: Math.round(peakUsed), recommended, command }));
+  assert.equal(changes, [
+    { resource: 'nofile', limit: 256, peakUsed: 250, recommended: 512, command: 'node' },
+    { resource: 'pids', limit: 64, peakUsed: 61, recommended: 128, command: undefined },
+  ]);
+  assert.is(recommendation.compose, ['services:', '  web:', '    ulimits:', '      nofile:', '        soft: 512', '        hard: 512', '    pids_limit: 128'].join('\n'));
+  const text = await recommendCli(['--instance=crowded:9477']);
+  assert.is(text.code, 0, text.stderr);
+  assert.match(text.stdout, 'limits too low for what was used');
+  assert.match(text.stdout, 'held 250 of 256 descriptors (97.7 %) at peak; raise the soft limit to 512');
+  assert.match(text.stdout, '        pids_limit: 128');
+  assert.equal((await recommendJson('quiet:9477')).recommendation.limitChanges, []);
 });
 
 test('a busy service reports its throttling and its users', async () => {

@@ -6,7 +6,9 @@ import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import bcrypt from 'bcryptjs';
+import { PAGE_CONTENT_SECURITY_POLICY, STRICT_TRANSPORT_SECURITY } from '../exporter/src/security/headers.js';
 import { CLI, freePort, run, start, waitFor } from '../scripts/processes.js';
+import { launchChromium } from './helpers/browser.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'headroom-tls-'));
 const at = (name: string) => path.join(dir, name);
@@ -125,6 +127,33 @@ test('basic auth over TLS', async () => {
     assert.is((await get(port, '/metrics')).status, 401);
     assert.is((await get(port, '/metrics', { auth: 'prometheus:pw' })).status, 200);
     assert.equal(Object.keys(JSON.parse((await get(port, '/health')).body)), ['status']);
+  });
+});
+
+test('the page and its API behind the same TLS and basic auth: 401 without credentials; in Chromium with them, drawn, no console error', async () => {
+  await withExporter(`${tls()}basic_auth_users:\n  viewer: '${bcrypt.hashSync('pw', 6)}'\n`, async (port) => {
+    const page = await get(port, '/');
+    assert.is(page.status, 401);
+    assert.not.match(page.body, '<html');
+    for (const route of ['/api/v1/containers', '/api/v1/containers/sidecar', '/api/v1/']) assert.is((await get(port, route)).status, 401, route);
+    const allowed = await get(port, '/', { auth: 'viewer:pw' });
+    assert.is(allowed.status, 200);
+    assert.is(allowed.headers['content-security-policy'], PAGE_CONTENT_SECURITY_POLICY);
+    assert.is(allowed.headers['strict-transport-security'], STRICT_TRANSPORT_SECURITY);
+    const asset = /href="(assets\/[0-9a-f]{12}\/page\.css)"/.exec(allowed.body)![1]!;
+    assert.is((await get(port, `/${asset}`)).status, 401, 'assets too');
+    const browser = await launchChromium();
+    try {
+      const { page: tab } = await browser.newPage({ httpCredentials: { username: 'viewer', password: 'pw' }, ignoreHTTPSErrors: true });
+      await tab.goto(`https://127.0.0.1:${port}/`);
+      await tab.waitForFunction(() => document.querySelectorAll('#rows tbody tr').length === 1, undefined, { timeout: 20_000 });
+      assert.is(await tab.$eval('#rows tbody tr', (row) => row.getAttribute('data-key')), 'sidecar');
+      await tab.click('#rows tbody tr a');
+      await tab.waitForSelector('#memory-plot canvas');
+      assert.equal(browser.problems, []);
+    } finally {
+      await browser.close();
+    }
   });
 });
 

@@ -4,7 +4,7 @@ import {
   VariableRefresh, VariableSort, type DataSourceRef, type ValueMapping,
 } from '@grafana/grafana-foundation-sdk/dashboard';
 import { DataqueryBuilder, PromQueryFormat } from '@grafana/grafana-foundation-sdk/prometheus';
-import { LEVELS, levelValue, THRESHOLDS, TIERS, type Level } from '../../exporter/src/thresholds.js';
+import { LEVEL_COLORS as LEVEL_PALETTE, LEVELS, levelValue, THRESHOLDS, TIERS, type Level } from '../../exporter/src/thresholds.js';
 
 /** The provisioned Prometheus datasource (dashboards/provisioning/datasources/prometheus.yml). */
 export const PROVISIONED_DATASOURCE = { name: 'Prometheus', uid: 'headroom-prometheus' } as const;
@@ -84,8 +84,8 @@ export function targets(queries: Query[], kind: 'range' | 'instant' | 'table'): 
   });
 }
 
-/** The color each level is shown in. */
-export const LEVEL_COLORS: Record<Level, string> = { info: 'green', warning: 'yellow', critical: 'orange', danger: 'red' };
+/** The color each level is shown in: Grafana's name for the colour of the thresholds module (the page's too). */
+export const LEVEL_COLORS = Object.fromEntries(LEVELS.map((level) => [level, LEVEL_PALETTE[level].grafana])) as Record<Level, string>;
 
 /** Colors for percent of a limit: each level's color from its threshold up. */
 export function levelThresholds() {

@@ -10,11 +10,11 @@ const critical = THRESHOLDS.critical.percent;
 const danger = THRESHOLDS.danger.percent;
 const levels = `warning above ${warning} %, critical above ${critical} %, danger at or above ${danger} %`;
 
-/** A percent-of-the-limit graph with the alert thresholds drawn. */
-function percentOfLimitGraph(id: number, at: [number, number, number, number], resource: string, metric: string) {
+/** A percent-of-the-limit graph with the alert thresholds drawn; `what` says what the percent is of. */
+function percentOfLimitGraph(id: number, at: [number, number, number, number], resource: string, metric: string, what = '') {
   return graph({
     id, title: `${resource} of the limit`, at, unit: 'percent', min: 0, max: 100, thresholds: levelThresholds(), showThresholds: true,
-    description: `${metric} over time, with the alert thresholds drawn: ${levels}.`,
+    description: `${what === '' ? '' : `${what} `}${metric} over time, with the alert thresholds drawn: ${levels}.`,
     queries: [{ expr: `${metric}{${S}}`, legend: WHO }],
   });
 }
@@ -140,10 +140,11 @@ export function overviewDashboard() {
     }))
     .withPanel(graph({
       id: 16, title: 'Processes and threads', at: [12, 46, 12, 8], unit: 'short', min: 0,
-      description: 'Processes and threads in the container\'s cgroup.',
+      description: 'Processes and threads in the container\'s cgroup, and the pids.max that binds (where one is set): the pids controller counts every thread against it.',
       queries: [
         { expr: `headroom_processes{${S}}`, legend: `processes ${WHO}` },
         { expr: `headroom_processes_threads{${S}}`, legend: `threads ${WHO}` },
+        { expr: `headroom_pids_limit{${S}}`, legend: `pids.max ${WHO}` },
       ],
     }))
     .withPanel(bars({
@@ -155,5 +156,21 @@ export function overviewDashboard() {
       id: 18, title: 'Top process groups by memory', at: [12, 54, 12, 8], unit: 'bytes', min: 0, thresholds: fixedThresholds('blue'),
       description: 'Resident memory of the five largest process groups (processes grouped by command name).',
       queries: [{ expr: `topk(5, headroom_process_group_resident_bytes{${S}})`, legend: '{{groupname}}' }],
-    }));
+    }))
+
+    .withRow(new RowBuilder('File descriptors and tasks').id(105).gridPos({ x: 0, y: 62, w: 24, h: 1 }))
+    .withPanel(percentOfLimitGraph(19, [0, 63, 12, 8], 'File descriptors', 'headroom_fds_percent',
+      'The largest share a process of the container holds of its own soft RLIMIT_NOFILE (each process has its own, from /proc/PID/limits): at 100 % its next open or accept fails with EMFILE.'))
+    .withPanel(graph({
+      id: 20, title: 'Open file descriptors', at: [12, 63, 12, 8], unit: 'short', min: 0,
+      description: 'Open file descriptors of all the container\'s processes, and the soft RLIMIT_NOFILE of the process nearest its limit, by its command. A total that only climbs is a leak.',
+      queries: [
+        { expr: `headroom_fds_open{${S}}`, legend: `open ${WHO}` },
+        { expr: `headroom_fds_limit{${S}}`, legend: `soft limit of {{command}} ${WHO}` },
+      ],
+    }))
+    .withPanel(percentOfLimitGraph(21, [0, 71, 12, 8], 'Tasks (pids.max)', 'headroom_pids_percent',
+      'Tasks (processes and threads, zombies until reaped) as a share of the pids.max that binds first, where one is set: at 100 % fork and clone fail.'))
+    .withPanel(percentOfLimitGraph(22, [12, 71, 12, 8], 'Tasks of the user (RLIMIT_NPROC)', 'headroom_nproc_percent',
+      'Tasks of a process\'s user on the whole host (every container of that uid counts) as a share of the process\'s soft RLIMIT_NPROC, where one applies (not root): at 100 % its next fork fails.'));
 }

@@ -2,18 +2,12 @@
 // rule (--data.dir: HEADROOM_DATA_DIR); the declared sizes keep the seed's names (MEMORY_LIMIT, ...).
 import { parseDuration } from './duration.js';
 import { COLLECTORS } from './collectors/index.js';
-import { parseEngineAddress } from './docker/engine.js';
-import { absolutePath, booleanValue, FlagError, helpText, httpUrl, parseCommandLine, listenAddress, optionalPositiveInteger, positiveInteger, type FlagSpec } from './flags.js';
+import { dockerHost, parseEngineAddress, type DockerHost } from './docker-host.js';
+import { absolutePath, booleanValue, FlagError, helpText, httpUrl, logLevelFlag, parseCommandLine, listenAddress, optionalPositiveInteger, positiveInteger, type FlagSpec } from './flags.js';
 import { parseCpus, parseMemorySize, formatMemorySize, formatCpus } from './sizes.js';
 import { DEFAULT_TIER, TIERS, tierByName } from './thresholds.js';
 
 export const DEFAULT_PORT = 9477;
-
-const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
-
-function oneOf<T extends string>(choices: readonly T[]) {
-  return (raw: string): T | null => (choices.includes(raw as T) ? (raw as T) : null);
-}
 
 function optionalPath(raw: string): string | undefined | null {
   return raw === '' ? undefined : raw;
@@ -61,7 +55,11 @@ export const serveFlags = {
   autosizeEnvProject: { name: 'autosize.env-project', default: 'headroom', form: 'NAME', help: 'The compose project of --autosize.env-service (make up\'s is headroom).', parse: (raw: string) => (raw === '' ? null : raw) },
   autosizeEnvService: { name: 'autosize.env-service', default: 'demo', form: 'NAME', help: 'The compose service whose sizes the env file holds.', parse: (raw: string) => (raw === '' ? null : raw) },
   autosizeHost: { name: 'autosize.host', default: '', form: 'NAME', help: 'Where many hosts share an Alertmanager or a database: this host\'s name, as the alerts\' `host` label gives it. Alerts of other hosts are ignored; decisions are kept per host.', parse: (raw: string) => raw },
-  logLevel: { name: 'log.level', default: 'info', form: logLevels.join('|'), help: 'Log level.', parse: oneOf(logLevels) },
+  uiEnabled: { name: 'ui.enabled', boolean: true, default: 'true', form: 'true|false', help: 'The page at / (every watched container, live) and its JSON API under /api/v1/; off, / is a list of links.', parse: booleanValue },
+  uiRefreshInterval: { name: 'ui.refresh-interval', default: '15s', form: 'DURATION (e.g. 15s)', help: 'How often the page refreshes its figures (a scrape no older than this is reused), and the step of its in-process history.', parse: (raw: string) => { const seconds = parseDuration(raw); return seconds !== null && seconds >= 1 && seconds <= 600 ? seconds : null; } },
+  uiHistory: { name: 'ui.history', default: '1h', form: 'DURATION (e.g. 1h)', help: 'How far back the page\'s in-process history reaches (fed by scrapes; at most 24h).', parse: (raw: string) => { const seconds = parseDuration(raw); return seconds !== null && seconds <= 86400 ? seconds : null; } },
+  uiPrometheusUrl: { name: 'ui.prometheus-url', default: '', form: 'http(s)://HOST:PORT', help: 'Prometheus that scrapes this exporter: the page\'s charts reach back 7 days and its recommended sizes come from 7 days of history; none: the in-process history only.', parse: httpUrl },
+  logLevel: logLevelFlag,
   memoryLimit: { name: 'declared.memory-limit', env: 'MEMORY_LIMIT', default: formatMemorySize(DEFAULT_TIER.memoryLimitBytes), form: 'SIZE (e.g. 2048M)', help: 'Declared memory limit, as in compose.', parse: parseMemorySize },
   cpuLimit: { name: 'declared.cpu-limit', env: 'CPU_LIMIT', default: formatCpus(DEFAULT_TIER.cpuLimitCores), form: 'CPUS (e.g. 2.0)', help: 'Declared CPU limit, as in compose.', parse: parseCpus },
   memoryReservation: { name: 'declared.memory-reservation', env: 'MEMORY_RESERVATION', default: formatMemorySize(DEFAULT_TIER.memoryReservationBytes), form: 'SIZE (e.g. 512M)', help: 'Declared memory reservation, used where the cgroup has none.', parse: parseMemorySize },
@@ -79,6 +77,8 @@ export type ServeConfig = {
 } & {
   /** Names of the collectors switched on. */
   collectors: string[];
+  /** Host mode's engine and host (--target.docker). */
+  dockerHost?: DockerHost;
 };
 
 /** The serve command line and environment as a configuration; throws FlagError on a bad flag or value. */
@@ -87,6 +87,7 @@ export function parseServeCommandLine(argv: readonly string[], env: NodeJS.Proce
   const values = parsed.values as Record<string, unknown>;
   const config = Object.fromEntries(Object.keys(serveFlags).map((key) => [key, values[key]])) as ServeConfig;
   const hostMode = config.targetDocker !== undefined;
+  if (config.targetDocker !== undefined) config.dockerHost = dockerHost({ ...config, targetDocker: config.targetDocker });
   if (hostMode && (config.targetPid !== undefined || config.targetCgroup !== undefined)) {
     throw new FlagError('--target.docker watches every container: it goes with neither --target.pid nor --target.cgroup');
   }
@@ -95,6 +96,7 @@ export function parseServeCommandLine(argv: readonly string[], env: NodeJS.Proce
     if (!config.statisticsEnabled) throw new FlagError('--autosize.enabled records its decisions in the statistics database: it needs --statistics.enabled');
     if (config.autosizeTokenFile === undefined) throw new FlagError('--autosize.enabled needs --autosize.token-file: POST /autosize/alertmanager changes limits');
   }
+  if (config.uiHistory < config.uiRefreshInterval * 2) throw new FlagError('--ui.history must hold at least two steps of --ui.refresh-interval');
   // Per-command groups would multiply every container's series: in host mode they are on only when asked for.
   const offInHostMode = new Set(['process_group']);
   config.collectors = COLLECTORS.map((collector) => collector.name).filter((name) => values[`collector:${name}`] === true

@@ -124,6 +124,15 @@ export function parseSubcommandLine<Specs extends Record<string, FlagSpec<unknow
 
 // Value parsers shared by commands.
 
+export function oneOf<T extends string>(choices: readonly T[]) {
+  return (raw: string): T | null => (choices.includes(raw as T) ? (raw as T) : null);
+}
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** `--log.level`, as every long-running command has it. */
+export const logLevelFlag = { name: 'log.level', default: 'info', form: LOG_LEVELS.join('|'), help: 'Log level.', parse: oneOf(LOG_LEVELS) } satisfies FlagSpec<string>;
+
 export const text = (raw: string): string => raw;
 
 export function booleanValue(raw: string): boolean | null {

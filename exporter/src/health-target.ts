@@ -1,7 +1,7 @@
 // The `target` sub-status of /health: the watched application's own health URL (--target.health-url).
 // Not required: a failing target is what headroom reports, not a reason to restart headroom itself.
 import type { CheckOutcome, ProbeCheck, SubStatus } from './health.js';
-import type { ExtensionFactory } from './serve.js';
+import type { ExtensionFactory } from './extension.js';
 
 /** Well under the container healthcheck's timeout, so /health answers in time when the target hangs. */
 export const TARGET_CHECK_TIMEOUT_MS = 3000;
@@ -77,6 +77,7 @@ export function targetCheck(url: string, timeoutMs = TARGET_CHECK_TIMEOUT_MS): P
   };
 }
 
-export const targetHealthExtension: ExtensionFactory = async ({ config }) => ({
-  probes: config.targetHealthUrl === undefined ? [] : [targetCheck(config.targetHealthUrl)],
-});
+export const targetHealthExtension: ExtensionFactory = {
+  name: 'the target\'s health check',
+  start: async ({ config }) => ({ probes: config.targetHealthUrl === undefined ? [] : [targetCheck(config.targetHealthUrl)] }),
+};

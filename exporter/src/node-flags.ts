@@ -1,6 +1,6 @@
 // The V8 flags the exporter runs with, wherever it starts: the bin's shebang (cli.ts), `make run`, the
 // image's ENTRYPOINT, the tests and the benchmark (a unit test holds them all to this list).
-// Measured (make bench, README Performance): a 1 MiB young generation instead of V8's 16 MiB, and no
+// Measured (make bench, docs/performance.md): a 1 MiB young generation instead of V8's 16 MiB, and no
 // optimizing or baseline compiler, whose code pages and compiled code cost more memory than the few
 // milliseconds a scrape saves with them. --lite-mode would save more, but it removes WebAssembly, which
 // Node's fetch() needs (the target probe, headroom recommend).

@@ -1,47 +1,28 @@
-// `headroom` (serve): wires the collectors, health checks and extensions into one HTTP server.
-import { createServer, type RequestListener, type Server } from 'node:http';
+// `headroom` (serve): the composition of the exporter. It chooses what to watch (the sidecar's cgroup, or
+// host mode's containers), runs the collectors over it, starts the extensions in order, and serves the
+// result: /metrics renders the scrape's families, /health the checks.
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Express, NextFunction, Request, Response } from 'express';
+import type { RequestHandler } from 'express';
 import pino, { type Logger } from 'pino';
-import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
-import type { ServeConfig } from './config.js';
-import type { HostMode } from './docker/host-mode.js';
-import type { OpenDatabase } from './statistics/database.js';
-import { instantiateCollector, type Collector } from './collectors/collector.js';
+import { collectDefaultMetrics, Registry } from 'prom-client';
+import { instantiateCollector } from './scrape/collector.js';
 import { COLLECTORS } from './collectors/index.js';
-import { publishDeclaredSizes } from './declared.js';
-import { collectorsCheck, createHealthMetrics, evaluateHealth, Probes, resourcesCheck, type ProbeCheck } from './health.js';
+import type { ServeConfig } from './config.js';
+import { declaredFamilies } from './declared.js';
+import { registerFamily } from './scrape/exposition.js';
+import type { Extension, ExtensionContext, ExtensionFactory, ProvisionName, Provisions } from './extension.js';
+import { collectorsCheck, evaluateHealth, HEALTH_CHECK_AGE, HEALTH_STATUS, healthSamples, PROBE_MAX_AGE_MS, Probes, RESOURCE_LEVEL, resourcesCheck, type HealthReport, type ProbeCheck } from './health.js';
 import { createApp, type Evaluation } from './http/app.js';
-import { createScrapeMetrics } from './metrics.js';
-import { processTarget, Scraper, type TargetSource } from './scrape.js';
+import { gauge, single, type Sample } from './scrape/samples.js';
+import { Scraper } from './scrape/scraper.js';
+import { sidecarSource, type TargetSource } from './scrape/target.js';
 import { VERSION } from './version.js';
 
-/** What a feature adds to the server: routes, health checks, and what to close on shutdown. */
-export interface Extension {
-  mount?: (app: Express) => void;
-  /** Links for the landing page. */
-  links?: Array<{ path: string; title: string }>;
-  /** /health sub-statuses that do I/O. */
-  probes?: ProbeCheck[];
-  guard?: (request: Request, response: Response, next: NextFunction) => void;
-  close?: () => Promise<void>;
-  /** The server to listen with (HTTPS from --web.config.file); the first extension that has one decides. */
-  createServer?: (listener: RequestListener) => Server;
-}
+export type { Extension, ExtensionContext, ExtensionFactory } from './extension.js';
 
 /** In-flight requests get this long after SIGTERM; under Docker's default 10 s before SIGKILL. */
 export const SHUTDOWN_GRACE_MS = 8000;
-
-export interface ExtensionContext {
-  config: ServeConfig;
-  registry: Registry;
-  log: Logger;
-  /** Host mode's watcher, where --target.docker is given. */
-  hostMode?: HostMode;
-  /** What one extension offers the later ones: the statistics database. */
-  shared: { database?: OpenDatabase };
-}
-export type ExtensionFactory = (context: ExtensionContext) => Promise<Extension>;
 
 export interface RunningExporter {
   server: Server;
@@ -50,18 +31,44 @@ export interface RunningExporter {
   close: () => Promise<void>;
 }
 
-function createCollectors(config: ServeConfig, registry: Registry, targetLabelNames: readonly string[]): Collector[] {
-  const options = { targetLabelNames, processGroupTop: config.processGroupTop };
-  return COLLECTORS.filter((definition) => config.collectors.includes(definition.name)).map((definition) => instantiateCollector(definition, registry, options));
+const BUILD_INFO = gauge('headroom_build_info', 'Build information; always 1.', ['version', 'nodejs']);
+
+/** What the exporter watches: host mode's containers (its code loads only then), or the sidecar's one cgroup. */
+async function startWatching(config: ServeConfig, registry: Registry, log: Logger): Promise<{ source: TargetSource; probes: ProbeCheck[]; provides: Partial<Provisions>; stop(): void }> {
+  if (config.dockerHost !== undefined) {
+    const hostMode = await (await import('./docker/host-mode.js')).startHostMode(config.dockerHost, registry, log);
+    return { source: hostMode.source, probes: [hostMode.probe], provides: { watcher: hostMode.watcher }, stop: () => hostMode.stop() };
+  }
+  const declared = { memoryLimitBytes: config.memoryLimit, cpuLimitCores: config.cpuLimit, memoryReservationBytes: config.memoryReservation, cpuReservationCores: config.cpuReservation };
+  for (const [spec, value] of declaredFamilies(declared)) registerFamily(registry, spec, () => single(value));
+  const source = sidecarSource({
+    procfs: config.procfs, sysfs: config.sysfs, pid: config.targetPid, cgroupPath: config.targetCgroup,
+    declared: { memoryReservationBytes: config.memoryReservation, cpuReservationCores: config.cpuReservation },
+  });
+  return { source, probes: [], provides: {}, stop: () => {} };
 }
 
-/** The sidecar: the watched process's cgroup, with the declared sizes. */
-function sidecarTargets(config: ServeConfig, registry: Registry): TargetSource {
-  publishDeclaredSizes(registry, { memoryLimitBytes: config.memoryLimit, cpuLimitCores: config.cpuLimit, memoryReservationBytes: config.memoryReservation, cpuReservationCores: config.cpuReservation });
-  return processTarget({
-    procfs: config.procfs, sysfs: config.sysfs, pid: config.targetPid, cgroupPath: config.targetCgroup,
-    declaredMemoryReservationBytes: config.memoryReservation, declaredCpuReservationCores: config.cpuReservation,
-  });
+/** Starts each extension after those it needs; one whose needs no earlier one provides is refused. */
+async function startExtensions(factories: readonly ExtensionFactory[], base: Omit<ExtensionContext, 'need' | 'ownAuthPaths'>, provided: Partial<Provisions>): Promise<{ extensions: Extension[]; ownAuthPaths: Set<string> }> {
+  const extensions: Extension[] = [];
+  const ownAuthPaths = new Set<string>();
+  for (const factory of factories) {
+    const needs = new Set<ProvisionName>(factory.needs ?? []);
+    for (const name of needs) if (provided[name] === undefined) throw new Error(`${factory.name} needs ${name}, which nothing started before it provides`);
+    const context: ExtensionContext = {
+      ...base,
+      ownAuthPaths,
+      need: (name) => {
+        if (!needs.has(name)) throw new Error(`${factory.name} did not declare that it needs ${name}`);
+        return provided[name]!;
+      },
+    };
+    const extension = await factory.start(context);
+    for (const path of extension.ownAuthPaths ?? []) ownAuthPaths.add(path);
+    Object.assign(provided, extension.provides);
+    extensions.push(extension);
+  }
+  return { extensions, ownAuthPaths };
 }
 
 export async function startExporter(config: ServeConfig, extensionFactories: readonly ExtensionFactory[] = [], log: Logger = pino({ level: config.logLevel })): Promise<RunningExporter> {
@@ -71,42 +78,46 @@ export async function startExporter(config: ServeConfig, extensionFactories: rea
   collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 1000 });
   // Gauges named like counters: `promtool check metrics` rejects them, and the process_ metrics say the same.
   for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) registry.removeSingleMetric(name);
-  new Gauge({ name: 'headroom_build_info', help: 'Build information; always 1.', labelNames: ['version', 'nodejs'], registers: [registry] }).set({ version: VERSION, nodejs: process.version }, 1);
+  registerFamily(registry, BUILD_INFO, () => single(1, { version: VERSION, nodejs: process.version }));
 
-  // Host mode's code (the engine client, zod) loads only when --target.docker asks for it.
-  const hostMode = config.targetDocker === undefined ? undefined : await (await import('./docker/host-mode.js')).startHostMode({
-    address: config.targetDocker,
-    tls: { caFile: config.targetDockerTlsCa, certFile: config.targetDockerTlsCert, keyFile: config.targetDockerTlsKey },
-    procfs: config.procfs,
-    sysfs: config.sysfs,
-  }, registry, log);
-  const targets = hostMode?.targets ?? sidecarTargets(config, registry);
-  const collectors = createCollectors(config, registry, targets.labelNames);
-  const scraper = new Scraper(collectors, createScrapeMetrics(registry, targets.labelNames), targets, config.procfs, log);
-  const extensions: Extension[] = [];
-  const context: ExtensionContext = { config, registry, log, shared: {}, ...(hostMode ? { hostMode } : {}) };
-  for (const factory of extensionFactories) extensions.push(await factory(context));
+  const watching = await startWatching(config, registry, log);
+  const collectors = COLLECTORS.filter((definition) => config.collectors.includes(definition.name))
+    .map((definition) => instantiateCollector(definition, { processGroupTop: config.processGroupTop }));
+  const scraper = new Scraper(collectors, watching.source, config.procfs, log);
+  const fromScrape = (name: string) => () => scraper.latest()?.samples.get(name) ?? [];
+  for (const spec of scraper.families()) registerFamily(registry, spec, fromScrape(spec.name));
+
+  const provided: Partial<Provisions> = { ...watching.provides };
+  const { extensions, ownAuthPaths } = await startExtensions(extensionFactories, { config, registry, log, scraper }, provided);
   const scrapeChecks = [collectorsCheck, resourcesCheck];
-  const probes = new Probes([...(hostMode ? [hostMode.probe] : []), ...extensions.flatMap((extension) => extension.probes ?? [])]);
-  const healthMetrics = createHealthMetrics(registry, targets.labelNames);
+  const probes = new Probes([...watching.probes, ...extensions.flatMap((extension) => extension.probes ?? [])]);
 
-  // /metrics: the scrape and the probes' last results, never waiting for a probe.
+  // The health families show the last evaluation /metrics made.
+  let healthShown = new Map<string, Sample[]>();
+  for (const spec of [HEALTH_STATUS, HEALTH_CHECK_AGE, RESOURCE_LEVEL]) registerFamily(registry, spec, () => healthShown.get(spec.name) ?? []);
+
+  // /metrics: a fresh scrape and the probes' last results, never waiting for a probe.
   const evaluateForMetrics = async (): Promise<Evaluation> => {
-    const scrape = await scraper.scrape();
+    const scrape = await scraper.result();
     const latest = probes.latest();
-    const health = evaluateHealth(scrapeChecks, new Map([...latest].map(([name, { report }]) => [name, report])), scrape);
-    healthMetrics.record(health, new Map([...latest].map(([name, { ageSeconds }]) => [name, ageSeconds])), scrape);
+    const health: HealthReport = evaluateHealth(scrapeChecks, new Map([...latest].map(([name, { report }]) => [name, report])), scrape);
+    healthShown = healthSamples(health, new Map([...latest].map(([name, { ageSeconds }]) => [name, ageSeconds])), scrape);
     return { health };
   };
-  // /health: the scrape and fresh probes, each bounded by its timeout.
+  // /health: the last scrape when it is recent, and fresh probes, each bounded by its timeout.
   const evaluateForHealth = async (): Promise<Evaluation> => {
-    const [scrape, fresh] = await Promise.all([scraper.scrape(), probes.fresh()]);
-    const health = evaluateHealth(scrapeChecks, fresh, scrape);
-    healthMetrics.record(health, new Map([...fresh.keys()].map((name) => [name, 0])), scrape);
-    return { health };
+    const [scrape, fresh] = await Promise.all([scraper.result(PROBE_MAX_AGE_MS), probes.fresh()]);
+    return { health: evaluateHealth(scrapeChecks, fresh, scrape) };
   };
 
   const guards = extensions.flatMap((extension) => (extension.guard ? [extension.guard] : []));
+  const guard: RequestHandler | undefined = guards.length === 0 ? undefined : (request, response, next) => {
+    const run = (index: number): void => {
+      if (index === guards.length) return next();
+      guards[index]!(request, response, (error?: unknown) => (error ? next(error) : run(index + 1)));
+    };
+    run(0);
+  };
   const app = createApp({
     registry,
     telemetryPath: config.telemetryPath,
@@ -114,18 +125,12 @@ export async function startExporter(config: ServeConfig, extensionFactories: rea
     evaluateForHealth,
     mount: extensions.flatMap((extension) => (extension.mount ? [extension.mount] : [])),
     links: extensions.flatMap((extension) => extension.links ?? []),
-    guard: guards.length === 0 ? undefined : (request, response, next) => {
-      const run = (index: number): void => {
-        if (index === guards.length) return next();
-        guards[index]!(request, response, (error?: unknown) => (error ? next(error) : run(index + 1)));
-      };
-      run(0);
-    },
+    guard,
   });
 
   // The CPU percent is a rate: one scrape at start gives the first scrape a reference sample. The probes'
   // first round starts too, so the first /metrics has their results unless one hangs.
-  await scraper.scrape();
+  await scraper.result();
   void probes.fresh();
 
   const server = extensions.find((extension) => extension.createServer)?.createServer?.(app) ?? createServer(app);
@@ -148,7 +153,7 @@ export async function startExporter(config: ServeConfig, extensionFactories: rea
       server.close(() => { clearInterval(sweep); clearTimeout(forced); resolve(); });
       server.closeIdleConnections();
     });
-    hostMode?.stop();
+    watching.stop();
     for (const extension of extensions) await extension.close?.();
   })());
   return { server, address, scraper, close };

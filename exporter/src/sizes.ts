@@ -1,4 +1,12 @@
-// Compose's size syntax: memory as `2048M`, `2g`, `512mb`, `1073741824` (bytes); CPUs as `2.0`.
+// Compose's size syntax: memory as `2048M`, `2g`, `512mb`, `1073741824` (bytes); CPUs as `2.0`. And the
+// smallest limits Docker sets.
+
+/** Docker refuses a memory limit under 6 MiB. */
+export const MIN_MEMORY_BYTES = 6 * 1024 * 1024;
+/** Docker's smallest CPU limit (--cpus=0.01). */
+export const MIN_CPU_CORES = 0.01;
+/** The CFS period Docker uses when a container sets none (CpuPeriod 0). */
+export const DEFAULT_CPU_PERIOD = 100_000;
 
 const MEMORY_UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
 const MEMORY_PATTERN = /^(\d+(?:\.\d+)?)\s*([kmgt]?)b?$/i;

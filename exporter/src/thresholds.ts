@@ -1,5 +1,6 @@
 // The one place that holds the alert levels and the deployment tiers.
-// The exporter's health levels, the generated alert rules and the dashboards all derive from here.
+// The exporter's health levels, the generated alert rules and the dashboards all derive from here, as do
+// the resources watched against a limit.
 
 export const LEVELS = ['info', 'warning', 'critical', 'danger'] as const;
 export type Level = (typeof LEVELS)[number];
@@ -26,10 +27,46 @@ export function levelOf(percent: number): Level {
   return 'info';
 }
 
+/** The worst (highest) of some levels; info when there are none. */
+export function worstLevel(levels: Iterable<Level>): Level {
+  let worst: Level = 'info';
+  for (const level of levels) if (levelValue(level) > levelValue(worst)) worst = level;
+  return worst;
+}
+
+/**
+ * The colour each level is drawn in: the name in Grafana's palette (the dashboards) and that colour's RGB
+ * (the page and the report).
+ */
+export const LEVEL_COLORS: Readonly<Record<Level, { grafana: string; rgb: string }>> = {
+  info: { grafana: 'green', rgb: '#73bf69' },
+  warning: { grafana: 'yellow', rgb: '#fade2a' },
+  critical: { grafana: 'orange', rgb: '#ff9830' },
+  danger: { grafana: 'red', rgb: '#f2495c' },
+};
+
 /** PromQL comparison operator for a level's boundary. */
 export function comparisonOf(level: Exclude<Level, 'info'>): '>' | '>=' {
   return THRESHOLDS[level].inclusive ? '>=' : '>';
 }
+
+/** A resource watched against its limit, by the family of its use as a percent of that limit. */
+export interface WatchedResource {
+  name: string;
+  percentFamily: string;
+}
+
+/** /health's levels, headroom_resource_level and the page take their resources from here. */
+export const RESOURCES: readonly WatchedResource[] = [
+  { name: 'cpu', percentFamily: 'headroom_cpu_percent' },
+  { name: 'memory', percentFamily: 'headroom_memory_percent' },
+  // Open file descriptors of the process nearest its soft RLIMIT_NOFILE.
+  { name: 'fds', percentFamily: 'headroom_fds_percent' },
+  // Tasks against pids.max, where one is set.
+  { name: 'pids', percentFamily: 'headroom_pids_percent' },
+  // Tasks of a process's user against its soft RLIMIT_NPROC, where one applies.
+  { name: 'nproc', percentFamily: 'headroom_nproc_percent' },
+];
 
 export const MIB = 1024 * 1024;
 

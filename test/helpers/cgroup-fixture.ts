@@ -42,6 +42,18 @@ export function createFixtureRoot(): FixtureRoot {
   return fixture;
 }
 
+/** Runs a test on a fresh fake host root and removes it afterwards. */
+export function withFixture(run: (fixture: FixtureRoot) => Promise<void>): () => Promise<void> {
+  return async () => {
+    const fixture = createFixtureRoot();
+    try {
+      await run(fixture);
+    } finally {
+      fixture.cleanup();
+    }
+  };
+}
+
 function writeHostProc(fixture: FixtureRoot): void {
   const kB = (bytes: number) => `${String(bytes / 1024).padStart(8)} kB`;
   fixture.write('proc/meminfo', [
@@ -57,8 +69,43 @@ function writeHostProc(fixture: FixtureRoot): void {
   fixture.write('proc/stat', [`cpu  10000 0 5000 400000 40 0 20 0 0 0`, ...cpuLines, 'intr 1', 'ctxt 1', 'btime 1700000000', 'processes 10', 'procs_running 1', 'procs_blocked 0', ''].join('\n'));
   fixture.write('proc/vmstat', 'nr_free_pages 100\noom_kill 7\n');
   fixture.write(`proc/${FIXTURE_PID}/stat`, `${FIXTURE_PID} (app) S 1 1 1 0 -1 4194560 100 0 0 0 10 5 0 0 20 0 1 0 100 1000000 100 18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0\n`);
-  fixture.write(`proc/${FIXTURE_PID}/comm`, 'app\n');
-  fixture.write(`proc/${FIXTURE_PID}/status`, 'Name:\tapp\nThreads:\t3\n');
+  writeProcessFiles(fixture, FIXTURE_PID, { name: 'app', threads: 3, openFiles: 3, nofile: [1024, 4096] });
+}
+
+/** A process's status, limits and open descriptors (`fd/0`...), as proc(5) shows them. */
+export interface FixtureProcess {
+  name: string;
+  threads: number;
+  openFiles: number;
+  /** Soft and hard RLIMIT_NOFILE. */
+  nofile: [number, number];
+  /** Soft and hard RLIMIT_NPROC, 'unlimited' by default. */
+  nproc?: [number | 'unlimited', number | 'unlimited'];
+  uid?: number;
+}
+
+/** /proc/<pid>/limits in the kernel's layout (fs/proc/base.c: proc_pid_limits). */
+export function limitsText(nofile: [number, number], nproc: [number | 'unlimited', number | 'unlimited'] = ['unlimited', 'unlimited']): string {
+  const line = (name: string, soft: number | string, hard: number | string, units: string) => `${name.padEnd(25)} ${String(soft).padEnd(20)} ${String(hard).padEnd(20)} ${units.padEnd(10)}\n`;
+  return [
+    line('Limit', 'Soft Limit', 'Hard Limit', 'Units'),
+    line('Max cpu time', 'unlimited', 'unlimited', 'seconds'),
+    line('Max file size', 'unlimited', 'unlimited', 'bytes'),
+    line('Max stack size', 8388608, 'unlimited', 'bytes'),
+    line('Max processes', nproc[0], nproc[1], 'processes'),
+    line('Max open files', nofile[0], nofile[1], 'files'),
+    line('Max locked memory', 8388608, 8388608, 'bytes'),
+    line('Max pending signals', 63354, 63354, 'signals'),
+  ].join('');
+}
+
+export function writeProcessFiles(fixture: FixtureRoot, pid: number, files: FixtureProcess): void {
+  const uid = files.uid ?? 0;
+  fixture.write(`proc/${pid}/comm`, `${files.name}\n`);
+  fixture.write(`proc/${pid}/status`, `Name:\t${files.name}\nUid:\t${uid}\t${uid}\t${uid}\t${uid}\nThreads:\t${files.threads}\nCapEff:\t${uid === 0 ? '000001ffffffffff' : '0000000000000000'}\n`);
+  fixture.write(`proc/${pid}/limits`, limitsText(files.nofile, files.nproc));
+  fixture.remove(`proc/${pid}/fd`);
+  for (let fd = 0; fd < files.openFiles; fd += 1) fixture.write(`proc/${pid}/fd/${fd}`, '');
 }
 
 /** A mountinfo line (proc(5)); the fstype's super options list v1 controllers. */
@@ -83,6 +130,8 @@ export interface V2CgroupFiles {
   procs?: number[];
   threads?: number;
   pressure?: boolean;
+  /** pids.current and pids.max (default: the threads, no limit). */
+  pids?: { current: number; max: number | 'max' };
 }
 
 export function writeV2Cgroup(fixture: FixtureRoot, dir: string, files: V2CgroupFiles): void {
@@ -105,6 +154,9 @@ export function writeV2Cgroup(fixture: FixtureRoot, dir: string, files: V2Cgroup
   const procs = files.procs ?? [FIXTURE_PID];
   fixture.write(at('cgroup.procs'), procs.map((pid) => `${pid}\n`).join(''));
   fixture.write(at('cgroup.threads'), Array.from({ length: files.threads ?? procs.length }, (_, index) => `${(procs[0] ?? 1) + index}\n`).join(''));
+  const pids = files.pids ?? { current: files.threads ?? procs.length, max: 'max' };
+  fixture.write(at('pids.current'), `${pids.current}\n`);
+  fixture.write(at('pids.max'), `${pids.max}\n`);
   if (files.pressure !== false) {
     fixture.write(at('cpu.pressure'), PSI(2_500_000, 1_000_000));
     fixture.write(at('memory.pressure'), PSI(500_000, 250_000));

@@ -3,13 +3,23 @@ import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'n
 import path from 'node:path';
 import { parseMountinfo } from '../../exporter/src/kernel/parse.js';
 
-export interface LiveCgroupLimits { memoryBytes: number; memoryReservationBytes: number; cpuCores: number }
+export interface LiveCgroupLimits {
+  memoryBytes: number;
+  memoryReservationBytes: number;
+  cpuCores: number;
+  /** pids.max; none leaves it at max. */
+  pidsMax?: number;
+}
 
 export interface LiveCgroup {
   version: 1 | 2;
+  /** The cgroup's path as the kernel names it (--target.cgroup). */
+  path: string;
   /** One directory per hierarchy (v1: memory, cpu, cpuacct, pids; v2: one). */
   dirs: string[];
   addProcess(pid: number): void;
+  /** SIGKILLs every process in the cgroup (children a test's processes left behind included). */
+  killAll(): void;
   remove(): Promise<void>;
 }
 
@@ -39,9 +49,12 @@ export function createLiveCgroup(name: string, limits: LiveCgroupLimits): LiveCg
     const cpuDir = path.join(v1('cpu')!.mountPoint, name);
     write(path.join(cpuDir, 'cpu.cfs_period_us'), String(PERIOD_US));
     write(path.join(cpuDir, 'cpu.cfs_quota_us'), String(Math.round(limits.cpuCores * PERIOD_US)));
+    if (limits.pidsMax !== undefined) write(path.join(v1('pids')!.mountPoint, name, 'pids.max'), String(limits.pidsMax));
     return {
       version: 1,
+      path: `/${name}`,
       dirs,
+      killAll: () => killProcesses(dirs[0]!),
       addProcess: (pid) => { for (const dir of dirs) write(path.join(dir, 'cgroup.procs'), String(pid)); },
       remove: () => removeDirs(dirs),
     };
@@ -57,9 +70,12 @@ export function createLiveCgroup(name: string, limits: LiveCgroupLimits): LiveCg
   write(path.join(dir, 'memory.max'), String(limits.memoryBytes));
   write(path.join(dir, 'memory.low'), String(limits.memoryReservationBytes));
   write(path.join(dir, 'cpu.max'), `${Math.round(limits.cpuCores * PERIOD_US)} ${PERIOD_US}`);
+  if (limits.pidsMax !== undefined) write(path.join(dir, 'pids.max'), String(limits.pidsMax));
   return {
     version: 2,
+    path: `/${name}`,
     dirs: [dir],
+    killAll: () => killProcesses(dir),
     addProcess: (pid) => write(path.join(dir, 'cgroup.procs'), String(pid)),
     remove: () => removeDirs([dir]),
   };
@@ -93,6 +109,16 @@ function makeDirs(dirs: string[]): void {
   } catch (error) {
     for (const dir of made) rmdirSync(dir);
     throw error;
+  }
+}
+
+function killProcesses(dir: string): void {
+  for (const pid of readFileSync(path.join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // exited meanwhile
+    }
   }
 }
 

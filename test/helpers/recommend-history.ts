@@ -9,6 +9,8 @@ export interface Scenario {
   instance: string;
   /** Host mode: the container the series belong to. */
   container?: string;
+  /** More labels on every series (host mode's compose_project and compose_service). */
+  labels?: Record<string, string>;
   /** Seconds of history, ending at the common end time. */
   historySeconds: number;
   /** CPU in cores at `progress` (0 at the first sample, 1 at the last) and a pseudo-random `noise` in [0, 1). */
@@ -21,6 +23,10 @@ export interface Scenario {
   activeUsers?: number;
   cpuLimitCores: number;
   memoryLimitBytes: number;
+  /** Descriptors of the process nearest its soft RLIMIT_NOFILE (`limit`), which is `command`. */
+  fds?: { limit: number; command: string; open: (progress: number) => number };
+  /** Tasks against pids.max (`limit`). */
+  pids?: { limit: number; tasks: (progress: number) => number };
 }
 
 /** Deterministic noise so every run backfills the same history. */
@@ -44,7 +50,12 @@ export function historyOpenMetrics(scenarios: Scenario[], endSeconds: number): s
   };
   scenarios.forEach((scenario, index) => {
     const noise = noiseSource(index + 1);
-    const labels = `instance="${scenario.instance}",job="headroom"${scenario.container ? `,container="${scenario.container}"` : ''}`;
+    const extra = Object.entries(scenario.labels ?? {}).map(([name, value]) => `,${name}=${JSON.stringify(value)}`).join('');
+    const labels = `instance="${scenario.instance}",job="headroom"${scenario.container ? `,container="${scenario.container}"` : ''}${extra}`;
+    const fdsPercent: [number, number][] = [];
+    const fdsLimit: [number, number][] = [];
+    const pidsPercent: [number, number][] = [];
+    const pidsLimit: [number, number][] = [];
     const steps = Math.floor(scenario.historySeconds / STEP_SECONDS);
     const cpu: [number, number][] = [];
     const memory: [number, number][] = [];
@@ -72,6 +83,14 @@ export function historyOpenMetrics(scenarios: Scenario[], endSeconds: number): s
       cpuLimit.push([time, scenario.cpuLimitCores]);
       memoryLimit.push([time, scenario.memoryLimitBytes]);
       if (scenario.activeUsers !== undefined) users.push([time, scenario.activeUsers]);
+      if (scenario.fds) {
+        fdsPercent.push([time, (scenario.fds.open(progress) / scenario.fds.limit) * 100]);
+        fdsLimit.push([time, scenario.fds.limit]);
+      }
+      if (scenario.pids) {
+        pidsPercent.push([time, (scenario.pids.tasks(progress) / scenario.pids.limit) * 100]);
+        pidsLimit.push([time, scenario.pids.limit]);
+      }
     }
     add('headroom_cpu_usage_seconds', 'counter', labels, cpu);
     add('headroom_memory_working_set_bytes', 'gauge', labels, memory);
@@ -82,6 +101,14 @@ export function historyOpenMetrics(scenarios: Scenario[], endSeconds: number): s
     add('headroom_cpu_limit_cores', 'gauge', labels, cpuLimit);
     add('headroom_memory_limit_bytes', 'gauge', labels, memoryLimit);
     if (users.length > 0) add('headroom_statistics_active_users', 'gauge', labels, users);
+    if (scenario.fds) {
+      add('headroom_fds_percent', 'gauge', labels, fdsPercent);
+      add('headroom_fds_limit', 'gauge', `${labels},command="${scenario.fds.command}"`, fdsLimit);
+    }
+    if (scenario.pids) {
+      add('headroom_pids_percent', 'gauge', labels, pidsPercent);
+      add('headroom_pids_limit', 'gauge', labels, pidsLimit);
+    }
   });
   const lines: string[] = [];
   for (const family of families.values()) {
@@ -103,6 +130,17 @@ export const SCENARIOS: (Scenario & { expected: string })[] = [
     instance: 'quiet:9477', expected: 'small', historySeconds: 7 * DAY, ...MEDIUM, activeUsers: 3,
     cpuCores: (_, noise) => 0.05 + 0.1 * noise,
     memoryBytes: (_, noise) => (300 + 50 * noise) * MIB,
+    // Far from its limits: nothing to raise.
+    fds: { limit: 1024, command: 'node', open: (progress) => 40 + 60 * progress },
+    pids: { limit: 512, tasks: () => 30 },
+  },
+  {
+    // A quiet container whose descriptors peaked at 250 of 256 and whose tasks at 61 of pids.max 64, then fell back.
+    instance: 'crowded:9477', container: 'web-1', labels: { compose_service: 'web' }, expected: 'small', historySeconds: 7 * DAY, ...MEDIUM,
+    cpuCores: (_, noise) => 0.05 + 0.05 * noise,
+    memoryBytes: (_, noise) => (200 + 20 * noise) * MIB,
+    fds: { limit: 256, command: 'node', open: (progress) => Math.round(50 + 200 * Math.max(0, 1 - Math.abs(progress - 0.6) / 0.2)) },
+    pids: { limit: 64, tasks: (progress) => Math.round(20 + 41 * Math.max(0, 1 - Math.abs(progress - 0.3) / 0.1)) },
   },
   {
     instance: 'busy:9477', expected: 'medium', historySeconds: 7 * DAY, ...MEDIUM, activeUsers: 12, throttledRatio: 0.05,

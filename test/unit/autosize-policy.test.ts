@@ -19,33 +19,33 @@ const NONE = { lastAppliedAt: undefined, appliedInLastDay: 0 };
 const DEMO: ContainerView = { name: 'headroom_demo_1', optedIn: true, memoryLimitBytes: small.memoryLimitBytes, cpuLimitCores: small.cpuLimitCores, memoryReservationBytes: small.memoryReservationBytes, cpuReservationCores: small.cpuReservationCores, workingSetBytes: 0.97 * GiB };
 
 function usage(memoryPeakBytes: number, cpuP95Cores: number, historySeconds = 7 * 86400): Usage {
-  return { instance: 'exporter:9477', container: DEMO.name, windowSeconds: 7 * 86400, historySeconds, cpuP95Cores, cpuPeakCores: cpuP95Cores, memoryPeakBytes, oomKills: 0, throttledSeconds: 0, throttledPeriodsRatio: 0, activeUsers: null, cpuLimitCores: 1, memoryLimitBytes: GiB };
+  return { instance: 'exporter:9477', container: DEMO.name, windowSeconds: 7 * 86400, historySeconds, cpuP95Cores, cpuPeakCores: cpuP95Cores, memoryPeakBytes, oomKills: 0, throttledSeconds: 0, throttledPeriodsRatio: 0, activeUsers: null, cpuLimitCores: 1, memoryLimitBytes: GiB, limits: [] };
 }
 
 test('up: one tier, with the tier\'s reservation; a custom size goes to the smallest tier above it', () => {
-  assert.equal(decideUp(DEMO, HOST, NONE, SETTINGS, NOW), { resize: true, target: { size: 'medium', memoryLimitBytes: medium.memoryLimitBytes, cpuLimitCores: medium.cpuLimitCores, memoryReservationBytes: medium.memoryReservationBytes, cpuReservationCores: medium.cpuReservationCores } });
+  assert.equal(decideUp(DEMO, HOST, NONE, SETTINGS, NOW), { resize: true, destination: { size: 'medium', memoryLimitBytes: medium.memoryLimitBytes, cpuLimitCores: medium.cpuLimitCores, memoryReservationBytes: medium.memoryReservationBytes, cpuReservationCores: medium.cpuReservationCores } });
   const custom = { ...DEMO, memoryLimitBytes: 1536 * MiB, cpuLimitCores: 1.5 };
-  assert.is((decideUp(custom, HOST, NONE, SETTINGS, NOW) as { target: { size: string } }).target.size, 'medium');
+  assert.is((decideUp(custom, HOST, NONE, SETTINGS, NOW) as { destination: { size: string } }).destination.size, 'medium');
   const memoryOnly = { ...DEMO, cpuLimitCores: null };
-  assert.equal(decideUp(memoryOnly, HOST, NONE, SETTINGS, NOW), { resize: true, target: { size: 'medium', memoryLimitBytes: medium.memoryLimitBytes, cpuLimitCores: null, memoryReservationBytes: medium.memoryReservationBytes } }, 'no CPU limit is given to a container that had none');
+  assert.equal(decideUp(memoryOnly, HOST, NONE, SETTINGS, NOW), { resize: true, destination: { size: 'medium', memoryLimitBytes: medium.memoryLimitBytes, cpuLimitCores: null, memoryReservationBytes: medium.memoryReservationBytes } }, 'no CPU limit is given to a container that had none');
   const cpuOnly = { ...DEMO, memoryLimitBytes: 0, memoryReservationBytes: 0 };
-  assert.equal(decideUp(cpuOnly, HOST, NONE, SETTINGS, NOW), { resize: true, target: { size: 'medium', memoryLimitBytes: null, cpuLimitCores: medium.cpuLimitCores, cpuReservationCores: medium.cpuReservationCores } }, 'nor a memory cap');
+  assert.equal(decideUp(cpuOnly, HOST, NONE, SETTINGS, NOW), { resize: true, destination: { size: 'medium', memoryLimitBytes: null, cpuLimitCores: medium.cpuLimitCores, cpuReservationCores: medium.cpuReservationCores } }, 'nor a memory cap');
   const bigReservation = { ...DEMO, memoryReservationBytes: 768 * MiB };
-  assert.is((decideUp(bigReservation, HOST, NONE, SETTINGS, NOW) as { target: { memoryReservationBytes: number } }).target.memoryReservationBytes, 768 * MiB, 'a reservation is never lowered on the way up');
+  assert.is((decideUp(bigReservation, HOST, NONE, SETTINGS, NOW) as { destination: { memoryReservationBytes: number } }).destination.memoryReservationBytes, 768 * MiB, 'a reservation is never lowered on the way up');
   const smallMemoryMediumCpu = { ...DEMO, cpuLimitCores: 2 };
-  assert.is((decideUp(smallMemoryMediumCpu, HOST, NONE, SETTINGS, NOW) as { target: { size: string } }).target.size, 'medium');
+  assert.is((decideUp(smallMemoryMediumCpu, HOST, NONE, SETTINGS, NOW) as { destination: { size: string } }).destination.size, 'medium');
 });
 
 test('up: to the recommender\'s figure when it is higher than the next tier', () => {
   const recommendation = recommend(usage(2.5 * GiB, 0.5));
   assert.is(recommendation.size, 'large');
   const verdict = decideUp(DEMO, HOST, NONE, SETTINGS, NOW, recommendation);
-  assert.ok(verdict.resize && verdict.target.size === 'large', JSON.stringify(verdict));
+  assert.ok(verdict.resize && verdict.destination.size === 'large', JSON.stringify(verdict));
   const lower = recommend(usage(0.3 * GiB, 0.2));
-  assert.ok((decideUp(DEMO, HOST, NONE, SETTINGS, NOW, lower) as { target: { size: string } }).target.size === 'medium', 'a lower figure does not hold the next tier back');
+  assert.ok((decideUp(DEMO, HOST, NONE, SETTINGS, NOW, lower) as { destination: { size: string } }).destination.size === 'medium', 'a lower figure does not hold the next tier back');
   const unsure = recommend(usage(2.5 * GiB, 0.5, 3600));
   assert.is(unsure.confidence, 'low');
-  assert.is((decideUp(DEMO, HOST, NONE, SETTINGS, NOW, unsure) as { target: { size: string } }).target.size, 'medium', 'an hour of history does not jump two tiers');
+  assert.is((decideUp(DEMO, HOST, NONE, SETTINGS, NOW, unsure) as { destination: { size: string } }).destination.size, 'medium', 'an hour of history does not jump two tiers');
 });
 
 test('refusals, each with its reason: opt-in, cooldown, daily limit, unreadable usage, ceiling, host memory, host CPUs, no limits', () => {
@@ -66,7 +66,7 @@ test('down: one tier when the recommender, with enough history, finds a smaller 
   const atMedium: ContainerView = { ...DEMO, memoryLimitBytes: medium.memoryLimitBytes, cpuLimitCores: medium.cpuLimitCores, memoryReservationBytes: small.memoryReservationBytes, workingSetBytes: 0.3 * GiB };
   const quiet = recommend(usage(0.3 * GiB, 0.2));
   assert.is(quiet.size, 'small');
-  assert.equal(decideDown(atMedium, HOST, NONE, SETTINGS, NOW, quiet), { resize: true, target: { size: 'small', memoryLimitBytes: small.memoryLimitBytes, cpuLimitCores: small.cpuLimitCores } });
+  assert.equal(decideDown(atMedium, HOST, NONE, SETTINGS, NOW, quiet), { resize: true, destination: { size: 'small', memoryLimitBytes: small.memoryLimitBytes, cpuLimitCores: small.cpuLimitCores } });
   assert.is(decideDown(atMedium, HOST, NONE, SETTINGS, NOW, recommend(usage(1.2 * GiB, 0.2))), undefined, 'medium recommended: no decision');
   assert.is(decideDown(DEMO, HOST, NONE, SETTINGS, NOW, quiet), undefined, 'already the smallest tier');
   const reason = (verdict: ReturnType<typeof decideDown>) => (verdict === undefined ? 'none' : verdict.resize ? 'resized' : verdict.reason);

@@ -2,8 +2,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { enterCgroupScript } from '../../bench/cgroup.js';
-import { countSeries, cpuSecondsPer1000, parseProcStatCpuTicks, parseVmRssBytes, percentile, summarizeLatencies } from '../../bench/measure.js';
-import { perProcessCpuMicroseconds, enduranceTable, formatNumber, formatRatio, idleTable, ingestTable, markdownTable, renderReport, scrapeTable, waitingTable, type Results, type ScrapeRecord } from '../../bench/report.js';
+import { collectorMilliseconds, countSeries, cpuSecondsPer1000, parseProcStatCpuTicks, parseVmRssBytes, percentile, summarizeLatencies } from '../../bench/measure.js';
+import { againstProcessExporter, collectorTable, perProcessCpuMicroseconds, enduranceTable, formatNumber, formatRatio, idleTable, ingestTable, markdownTable, renderReport, scrapeTable, waitingTable, type Results, type ScrapeRecord } from '../../bench/report.js';
 import { parseWrkResult } from '../../bench/wrk-result.js';
 
 test('percentile: nearest rank over unsorted samples', () => {
@@ -99,6 +99,17 @@ test('CPU per watched process, from the fewest and most processes steps', () => 
   const step = (processes: number, cpu: number): ScrapeRecord => ({ exporter: 'headroom', processes, scrapes: 500, p50_ms: 1, p99_ms: 2, cpu_seconds_per_1000_scrapes: cpu, rss_bytes: 1, series: 1 });
   assert.is(perProcessCpuMicroseconds([step(2000, 27), step(0, 2.5), step(200, 5)]), 12.25);
   assert.is(perProcessCpuMicroseconds([step(0, 2.5)]), undefined);
+});
+
+test('collector timings: per scrape at each step and per extra process; against process-exporter at the largest step', () => {
+  assert.equal(collectorMilliseconds('# HELP x\nheadroom_scrape_collector_duration_seconds{collector="fds"} 0.0025\nheadroom_scrape_collector_duration_seconds{collector="pids"} 0.0001\n'), { fds: 2.5, pids: 0.1 });
+  const step = (processes: number, fds: number, p50: number): ScrapeRecord => ({ exporter: 'headroom', processes, scrapes: 10, p50_ms: p50, p99_ms: p50, cpu_seconds_per_1000_scrapes: p50, rss_bytes: 1, series: 1, collector_ms: { fds, nproc: 0.5 } });
+  const table = collectorTable([step(2000, 40.5, 80), step(0, 0.5, 5), step(200, 4.5, 12)])!.split('\n');
+  assert.is(table[0], '| collector | ms a scrape, 0 extra | ms a scrape, 200 extra | ms a scrape, 2000 extra | µs per extra process |');
+  assert.is(table[2], '| fds | 0.5 | 4.5 | 40.5 | 20 |');
+  assert.is(table[3], '| nproc | 0.5 | 0.5 | 0.5 | 0 |');
+  const peer: ScrapeRecord = { exporter: 'process-exporter', processes: 2000, scrapes: 10, p50_ms: 500, p99_ms: 600, cpu_seconds_per_1000_scrapes: 560, rss_bytes: 1, series: 1 };
+  assert.equal(againstProcessExporter([step(2000, 40.5, 80), step(0, 0.5, 5), peer]), { processes: 2000, p50: 6.25, cpu: 7 });
 });
 
 test('memory after many scrapes, and scrapes while something hangs', () => {

@@ -4,24 +4,13 @@ import * as assert from 'uvu/assert';
 import { valueOf, type Sample } from '../helpers/metrics-text.js';
 import {
   createFixtureRoot, FIXTURE_PID, HOST_AVAILABLE_BYTES, HOST_CPUS, HOST_MEMORY_BYTES, mountinfoLine, PSI,
-  writeV1Cpu, writeV1Memory, writeV2Cgroup, type FixtureRoot,
+  writeV1Cpu, writeV1Memory, writeV2Cgroup, withFixture, type FixtureRoot,
 } from '../helpers/cgroup-fixture.js';
 import { COLLECTOR_NAMES, scrapeFixture } from '../helpers/fixture-exporter.js';
 
 const MiB = 1024 ** 2;
 const V1_UNLIMITED = '9223372036854771712';
 
-/** Runs a test on a fresh fake host root and removes it afterwards. */
-function withFixture(run: (fixture: FixtureRoot) => Promise<void>): () => Promise<void> {
-  return async () => {
-    const fixture = createFixtureRoot();
-    try {
-      await run(fixture);
-    } finally {
-      fixture.cleanup();
-    }
-  };
-}
 
 const success = (samples: Sample[], collector: string) => valueOf(samples, 'headroom_scrape_collector_success', { collector });
 
@@ -40,6 +29,7 @@ test('cgroup v2 with limits', withFixture(async (fixture) => {
   writeV2Cgroup(fixture, 'sys/fs/cgroup/system.slice/docker-abc.scope', {
     current: 300 * MiB, inactiveFile: 44 * MiB, anon: 200 * MiB, file: 90 * MiB, max: 512 * MiB, low: 128 * MiB, oomKills: 2,
     usageUsec: 12_500_000, cpuMax: '50000 100000', throttle: { periods: 400, throttled: 30, throttledUsec: 1_500_000 }, procs: [FIXTURE_PID], threads: 3,
+    pids: { current: 3, max: 64 },
   });
   const { status, samples, health } = await scrapeFixture(fixture);
   assert.is(status, 200);
@@ -63,6 +53,12 @@ test('cgroup v2 with limits', withFixture(async (fixture) => {
   assert.is(valueOf(samples, 'headroom_pressure_stalled_seconds_total', { resource: 'io' }), 3);
   assert.is(valueOf(samples, 'headroom_processes'), 1);
   assert.is(valueOf(samples, 'headroom_processes_threads'), 3);
+  assert.is(valueOf(samples, 'headroom_pids_limit'), 64);
+  assert.is(valueOf(samples, 'headroom_pids_percent'), 3 / 64 * 100);
+  assert.is(valueOf(samples, 'headroom_fds_open'), 3);
+  assert.is(valueOf(samples, 'headroom_fds_limit', { command: 'app' }), 1024);
+  assert.is(valueOf(samples, 'headroom_fds_percent'), 3 / 1024 * 100);
+  assert.is(valueOf(samples, 'headroom_nproc_percent'), undefined, 'root is exempt from RLIMIT_NPROC');
   assert.is(valueOf(samples, 'headroom_cgroup_info', { path: '/system.slice/docker-abc.scope', mode: 'v2', cpu_usage: 'cgroup' }), 1);
   assert.is(valueOf(samples, 'headroom_cpu_reservation_cores'), 0.5, 'declared default: no cgroup file holds it');
   for (const collector of COLLECTOR_NAMES) assert.is(success(samples, collector), 1, collector);
@@ -103,6 +99,8 @@ function v1Host(fixture: FixtureRoot, memoryPath: string, cpuPath: string, optio
   fixture.write('proc/self/mountinfo', `${mounts.join('\n')}\n`);
   fixture.write('sys/fs/cgroup/pids/user.slice/cgroup.procs', `${FIXTURE_PID}\n`);
   fixture.write('sys/fs/cgroup/pids/user.slice/tasks', `${FIXTURE_PID}\n${FIXTURE_PID + 1}\n`);
+  fixture.write('sys/fs/cgroup/pids/user.slice/pids.current', '2\n');
+  fixture.write('sys/fs/cgroup/pids/user.slice/pids.max', 'max\n');
 }
 
 test('cgroup v1 with limits (combined cpu,cpuacct mount)', withFixture(async (fixture) => {

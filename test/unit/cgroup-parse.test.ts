@@ -2,8 +2,10 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  parseFlatKeyed, parseIdList, parseInteger, parseMeminfo, parseMountinfo, parsePressure, parseProcCgroup, parseV1CpuLimit, parseV1MemoryLimit, parseV2CpuMax, parseV2MemoryLimit,
+  parseFlatKeyed, parseIdList, parseInteger, parseMeminfo, parseMountinfo, parsePidsMax, parsePressure, parseProcCgroup, parseProcessIdentity, parseProcessLimits,
+  parseV1CpuLimit, parseV1MemoryLimit, parseV2CpuMax, parseV2MemoryLimit,
 } from '../../exporter/src/kernel/parse.js';
+import { limitsText } from '../helpers/cgroup-fixture.js';
 import { ancestry, cgroupDir, resolveLocation, underSysfs } from '../../exporter/src/kernel/cgroup.js';
 
 test('/proc/PID/cgroup lines, v1 and v2', () => {
@@ -13,6 +15,28 @@ test('/proc/PID/cgroup lines, v1 and v2', () => {
   ]);
   assert.throws(() => parseProcCgroup('garbage\n'));
   assert.throws(() => parseProcCgroup(''));
+});
+
+test('/proc/PID/limits: soft and hard RLIMIT_NOFILE and RLIMIT_NPROC, unlimited as null; garbage refused', () => {
+  assert.equal(parseProcessLimits(limitsText([1024, 4096], [63354, 'unlimited'])), { openFiles: { soft: 1024, hard: 4096 }, processes: { soft: 63354, hard: null } });
+  assert.throws(() => parseProcessLimits('Max open files 1024 4096 files\n'), /header/);
+  assert.throws(() => parseProcessLimits(limitsText([1024, 4096]).replace('Max open files', 'Max open fools')), /Max open files/);
+  assert.throws(() => parseProcessLimits(limitsText([1024, 4096]).replace('1024', 'lots')), /not a limit/);
+});
+
+test('/proc/PID/status: the real uid, threads, and whether CAP_SYS_ADMIN or CAP_SYS_RESOURCE exempt it from RLIMIT_NPROC', () => {
+  const status = (uid: string, capabilities: string) => `Name:\tnode\nUmask:\t0022\nState:\tS (sleeping)\nUid:\t${uid}\nGid:\t1000\t1000\t1000\t1000\nThreads:\t7\nCapInh:\t0000000000000000\nCapEff:\t${capabilities}\n`;
+  assert.equal(parseProcessIdentity(status('1000\t0\t0\t0', '0000000000000000')), { realUid: 1000, threads: 7, exemptByCapability: false }, 'the real uid is the first');
+  assert.is(parseProcessIdentity(status('1000\t1000\t1000\t1000', '0000000001000000')).exemptByCapability, true, 'CAP_SYS_RESOURCE (bit 24)');
+  assert.is(parseProcessIdentity(status('1000\t1000\t1000\t1000', '0000000000200000')).exemptByCapability, true, 'CAP_SYS_ADMIN (bit 21)');
+  assert.is(parseProcessIdentity(status('1000\t1000\t1000\t1000', '00000000a80425fb')).exemptByCapability, false, 'Docker\'s default set holds neither');
+  assert.throws(() => parseProcessIdentity('Name:\tx\nThreads:\t1\n'), /Uid/);
+});
+
+test('pids.max: a number, or max', () => {
+  assert.is(parsePidsMax('64\n'), 64);
+  assert.is(parsePidsMax('max\n'), null);
+  assert.throws(() => parsePidsMax('many\n'));
 });
 
 test('mountinfo: optional fields, octal escapes, super options', () => {

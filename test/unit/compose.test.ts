@@ -18,8 +18,10 @@ import { DEFAULT_TIER, HEALTHCHECK } from '../../exporter/src/thresholds.js';
 import { HOST_MODE_NODE_FLAGS, NODE_FLAGS } from '../../exporter/src/node-flags.js';
 import {
   COMPOSE_DIR, COMPOSE_FILE, flagValue, interpolate, interpolateDocument, loadCompose, parseComposeText, parseMount, readComposeText, serviceCommand, variableUses,
-  type ComposeFile,
+  type ComposeFile, type ComposeService,
 } from '../helpers/compose-file.js';
+import { parseCommandLine } from '../../exporter/src/flags.js';
+import { gateFlags } from '../../exporter/src/gate/command.js';
 import { REPO_ROOT, run } from '../../scripts/processes.js';
 
 const require = createRequire(import.meta.url);
@@ -129,8 +131,20 @@ test('every ${VAR} has a default or is documented in compose/.env.example', () =
   assert.is(interpolate('${A:-x}/${B-y}/$$', { A: '', B: '' }), 'x//$');
 });
 
-/** What host mode reads of the host, read-only: its /proc and /sys (exporter), the engine's socket (docker-proxy). */
-const HOST_BINDS = ['exporter /proc', 'exporter /sys', 'docker-proxy /var/run/docker.sock'];
+/** Where a service mounts the path `target` (or a directory above it). */
+function mountOf(service: ComposeService, target: string) {
+  return (service.volumes ?? []).map((entry) => parseMount(entry, COMPOSE_DIR)).find((mount) => target === mount.target || target.startsWith(`${mount.target}/`));
+}
+
+/** The gate's command line (`headroom gate` and its flags, its environment), as the command parses it. */
+function gateCommandLine(service: ComposeService) {
+  const [subcommand, ...args] = serviceCommand(service);
+  assert.is(subcommand, 'gate', 'the image\'s entry point runs headroom gate');
+  return parseCommandLine(gateFlags, args, service.environment ?? {});
+}
+
+/** What host mode reads of the host, read-only: its /proc and /sys (exporter), the engine's socket (gate). */
+const HOST_BINDS = ['exporter /proc', 'exporter /sys', 'gate /var/run/docker.sock'];
 
 test('every bind-mounted file or directory exists in the repository, read-only; of the host, only /proc, /sys and the engine socket, read-only', () => {
   const all = Object.entries(services).flatMap(([name, service]) => (service.volumes ?? []).map((entry) => ({ name, mount: parseMount(entry, COMPOSE_DIR) })))
@@ -157,10 +171,10 @@ test('every bind-mounted file or directory exists in the repository, read-only; 
 
 test('non-root users, restart policies, a named network, named volumes, ports on 127.0.0.1 only', () => {
   const declaredVolumes = Object.keys(compose.volumes ?? {});
-  assert.equal(Object.keys(services).sort(), ['alertmanager', 'demo', 'docker-proxy', 'exporter', 'grafana', 'mailpit', 'prometheus']);
+  assert.equal(Object.keys(services).sort(), ['alertmanager', 'demo', 'exporter', 'gate', 'grafana', 'mailpit', 'prometheus']);
   for (const [name, service] of Object.entries(services)) {
     // The gate opens the engine's socket, which belongs to root: root without any capability.
-    if (name === 'docker-proxy') assert.equal([service.user, service.cap_drop], ['0:0', ['ALL']]);
+    if (name === 'gate') assert.equal([service.user, service.cap_drop], ['0:0', ['ALL']]);
     else assert.ok(service.user && !/^(0|root)(:|$)/.test(service.user), `${name} runs as ${service.user ?? 'the image default'}`);
     assert.ok(['unless-stopped', 'always', 'on-failure'].includes(service.restart ?? ''), `${name} restart: ${service.restart}`);
     assert.equal(service.networks, ['headroom'], `${name} networks`);
@@ -181,10 +195,9 @@ test('the exporter watches every container of the engine through the gate, reads
   assert.equal(exporter.entrypoint, ['node', ...HOST_MODE_NODE_FLAGS, 'dist/exporter/src/cli.js'], 'host mode\'s V8 flags');
   const socket = flagValue(args, 'target.docker')!;
   assert.match(socket, /^unix:\/\//);
-  const gate = services['docker-proxy']!;
-  assert.is(gate.environment!.DOCKER_PROXY_LISTEN, socket.slice('unix://'.length));
-  const mountOf = (service: typeof exporter, target: string) => (service.volumes ?? []).map((entry) => parseMount(entry, COMPOSE_DIR)).find((mount) => target === mount.target || target.startsWith(`${mount.target}/`));
-  assert.is(mountOf(exporter, socket.slice('unix://'.length))?.source, mountOf(gate, gate.environment!.DOCKER_PROXY_LISTEN!)?.source, 'the gate\'s socket is on a volume both mount');
+  const gate = gateCommandLine(services.gate!);
+  assert.is(gate.values.socket, socket.slice('unix://'.length));
+  assert.is(mountOf(exporter, socket.slice('unix://'.length))?.source, mountOf(services.gate!, gate.values.socket)?.source, 'the gate\'s socket is on a volume both mount');
   assert.is(mountOf(exporter, flagValue(args, 'path.procfs')!)?.source, '/proc');
   assert.is(mountOf(exporter, flagValue(args, 'path.sysfs')!)?.source, '/sys');
   assert.is(flagValue(args, 'web.listen-address'), '0.0.0.0:9477');
@@ -338,6 +351,24 @@ test('the Dockerfile: multi-stage, production dependencies only, non-root, HEALT
   assert.is((services.exporter!.build as { context: string }).context, '..', 'compose builds the repository root Dockerfile');
 });
 
+test('the gate is `headroom gate` of the exporter\'s image, nothing of the checkout; its update-capable socket in a volume only it and the exporter mount', () => {
+  const gate = services.gate!;
+  assert.equal([gate.image, gate.build], [services.exporter!.image, services.exporter!.build], 'built as the exporter is, whichever compose creates first');
+  const { values } = gateCommandLine(gate);
+  assert.is(values.upstream, '/var/run/docker.sock');
+  assert.is(mountOf(gate, values.upstream)?.source, '/var/run/docker.sock');
+  assert.equal((gate.volumes ?? []).map((entry) => parseMount(entry, COMPOSE_DIR)).filter((mount) => mount.source.startsWith(`${REPO_ROOT}/`)), [], 'no file of the checkout');
+  // Updates only with automatic sizing on, from the same variable.
+  assert.is(gate.environment!.HEADROOM_GATE_UPDATES, 'false');
+  assert.match(readComposeText(), 'HEADROOM_GATE_UPDATES: ${HEADROOM_AUTOSIZE_ENABLED:-false}');
+  assert.is(gateCommandLine({ ...gate, environment: { ...gate.environment, HEADROOM_GATE_UPDATES: 'true' } }).values.updates, true);
+  const volume = mountOf(gate, values.socket)!;
+  assert.is(volume.kind, 'volume');
+  assert.equal(Object.keys(services).filter((name) => (services[name]!.volumes ?? []).some((entry) => parseMount(entry, COMPOSE_DIR).source === volume.source)).sort(), ['exporter', 'gate']);
+  // The image's healthcheck asks the exporter's port; the gate's asks the engine through its own socket.
+  assert.match(gate.healthcheck!.test.join(' '), `socketPath: '${values.socket}', path: '/_ping'`);
+});
+
 test('the swarm override: valid for docker-compose too; the exporter and its gate on every node, the rest on a manager, ports in host mode', async () => {
   const validate = composeValidator();
   const swarm = interpolateDocument(parseComposeText(readFileSync(SWARM_FILE, 'utf8')), {});
@@ -350,12 +381,12 @@ test('the swarm override: valid for docker-compose too; the exporter and its gat
     const result = await run('docker-compose', ['-f', COMPOSE_FILE, '-f', overlay, 'config', '--quiet'], { cwd: REPO_ROOT, env: environment });
     assert.is(result.code, 0, `docker-compose config with ${path.basename(overlay)}: ${result.stderr}`);
   }
-  type SwarmService = { deploy?: { mode?: string; endpoint_mode?: string; placement?: { constraints?: string[] } }; ports?: Array<{ mode?: string; target: number; published: string }>; environment?: Record<string, string> };
+  type SwarmService = { image?: string; deploy?: { mode?: string; endpoint_mode?: string; placement?: { constraints?: string[] } }; ports?: Array<{ mode?: string; target: number; published: string }>; environment?: Record<string, string> };
   const swarmServices = swarm.services as Record<string, SwarmService>;
   assert.equal(Object.keys(swarmServices).sort(), Object.keys(services).sort(), 'every service of the stack is placed');
   for (const [name, service] of Object.entries(swarmServices)) {
     assert.is(service.deploy?.endpoint_mode, 'dnsrr', `${name}: DNS round robin (no IPVS needed)`);
-    const global = name === 'exporter' || name === 'docker-proxy';
+    const global = name === 'exporter' || name === 'gate';
     if (global) assert.is(service.deploy?.mode, 'global', name);
     else assert.equal(service.deploy?.placement?.constraints, ['node.role == manager'], `${name} mounts files of the checkout`);
     // Each published port of docker-compose.yml, in host mode, with the same variable.
@@ -363,8 +394,23 @@ test('the swarm override: valid for docker-compose too; the exporter and its gat
     assert.equal((service.ports ?? []).map((port) => [Number(port.published), port.target]), composePorts, `${name}'s ports`);
     for (const port of service.ports ?? []) assert.is(port.mode, 'host', `${name}: the routing mesh needs iptables and IPVS`);
   }
-  assert.is(swarmServices['docker-proxy']!.environment!.DOCKER_PROXY_SWARM, '1');
-  assert.is(swarmServices['docker-proxy']!.environment!.DOCKER_PROXY_LISTEN_READONLY, '/run/headroom/docker-ro.sock', 'Prometheus reads through a socket that passes no update');
+  // The gate as swarm.yml adds to it: discovery's reads, on a second socket that passes no update, in a volume of its own.
+  const swarmGate = gateCommandLine({ ...services.gate!, environment: { ...services.gate!.environment, ...swarmServices.gate!.environment } });
+  assert.equal([swarmGate.values.swarm, swarmGate.values.readOnlySocket], [true, '/run/headroom-read-only/docker.sock']);
+  assert.equal([swarmServices.gate!.image, swarmServices.exporter!.image], [services.exporter!.image, services.exporter!.image], 'the exporter\'s image on every node');
+  // Swarm adds a service's volumes to those of docker-compose.yml: the update-capable socket's volume is mounted
+  // by the gate and the exporter only, the read-only one by the gate and Prometheus only.
+  const swarmVolumes = (name: string) => [...(services[name]!.volumes ?? []), ...((swarmServices[name] as { volumes?: string[] }).volumes ?? [])].map((entry) => parseMount(entry, COMPOSE_DIR));
+  const mountedBy = (volume: string) => Object.keys(services).filter((name) => swarmVolumes(name).some((mount) => mount.kind === 'volume' && mount.source === volume)).sort();
+  const gateVolume = mountOf(services.gate!, swarmGate.values.socket)!.source;
+  const readOnlyVolume = swarmVolumes('gate').find((mount) => swarmGate.values.readOnlySocket!.startsWith(`${mount.target}/`))!.source;
+  assert.not.equal(gateVolume, readOnlyVolume);
+  assert.equal(mountedBy(gateVolume), ['exporter', 'gate']);
+  assert.equal(mountedBy(readOnlyVolume), ['gate', 'prometheus']);
+  const prometheusMount = swarmVolumes('prometheus').find((mount) => mount.source === readOnlyVolume)!;
+  assert.ok(prometheusMount.readOnly, 'Prometheus mounts it read-only');
+  assert.is(path.posix.join(prometheusMount.target, path.posix.basename(swarmGate.values.readOnlySocket!)), swarmGate.values.readOnlySocket);
+  assert.ok(Object.keys((swarm as { volumes?: Record<string, unknown> }).volumes ?? {}).includes(readOnlyVolume), 'swarm.yml declares the volume');
   assert.match(JSON.stringify(compose.services.prometheus!.volumes), '/etc/headroom/compose/prometheus.yml');
   assert.match(readFileSync(COMPOSE_FILE, 'utf8'), './${PROMETHEUS_CONFIG:-prometheus.yml}:/etc/headroom/compose/prometheus.yml:ro');
 });
@@ -374,7 +420,7 @@ test('Prometheus on a swarm: promtool check config; the exporters found through 
   assert.is(result.code, 0, result.stdout + result.stderr);
   const config = parse(readFileSync(SWARM_PROMETHEUS, 'utf8')) as { scrape_configs: Array<{ job_name: string; dockerswarm_sd_configs?: Array<{ host: string; role: string }>; relabel_configs?: Array<{ target_label?: string; source_labels?: string[] }> }> };
   const job = config.scrape_configs.find((candidate) => candidate.job_name === 'headroom')!;
-  assert.equal(job.dockerswarm_sd_configs?.map(({ host, role }) => [host, role]), [['unix:///run/headroom/docker-ro.sock', 'tasks']]);
+  assert.equal(job.dockerswarm_sd_configs?.map(({ host, role }) => [host, role]), [['unix:///run/headroom-read-only/docker.sock', 'tasks']]);
   const targets = new Map((job.relabel_configs ?? []).filter((rule) => rule.target_label).map((rule) => [rule.target_label, rule.source_labels?.[0]]));
   for (const label of ['node', 'host', 'instance']) assert.is(targets.get(label), '__meta_dockerswarm_node_hostname', label);
   assert.is(targets.get('service'), '__meta_dockerswarm_service_name');

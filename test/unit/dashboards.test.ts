@@ -119,7 +119,7 @@ test('every query selects the chosen instances, and the chosen containers where 
 test('percent panels use the thresholds of exporter/src/thresholds.ts; tier lines use the tiers', () => {
   const expected = [null, THRESHOLDS.warning.percent, THRESHOLDS.critical.percent, THRESHOLDS.danger.percent];
   const percentPanels = contentPanels().filter(({ panel }) => /of the limit/.test(panel.title));
-  assert.is(percentPanels.length, 4);
+  assert.is(percentPanels.length, 7, 'CPU and memory now and over time; file descriptors, pids.max and RLIMIT_NPROC over time');
   for (const { dashboard, panel } of percentPanels) {
     assert.equal(panel.fieldConfig?.defaults?.thresholds?.steps.map((step) => step.value), expected, `${dashboard} / ${panel.title}`);
   }

@@ -2,7 +2,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { composeIdentity, containerCgroupPath, containerFacts, declaredCpuReservation, inspectSchema, slicePath } from '../../exporter/src/docker/containers.js';
-import { parseEngineAddress } from '../../exporter/src/docker/engine.js';
+import { parseEngineAddress } from '../../exporter/src/docker-host.js';
 import { historyFromInspection, onDie, onOom, onStart } from '../../exporter/src/docker/lifecycle.js';
 
 const ID = 'a'.repeat(64);

@@ -10,7 +10,7 @@ import * as assert from 'uvu/assert';
 import type { RunningExporter } from '../../exporter/src/serve.js';
 import { MAX_KERNEL_FILE_BYTES } from '../../exporter/src/kernel/read.js';
 import { valueOf, type Sample } from '../helpers/metrics-text.js';
-import { createFixtureRoot, FIXTURE_PID, mountinfoLine, writeV2Cgroup, type FixtureRoot } from '../helpers/cgroup-fixture.js';
+import { createFixtureRoot, FIXTURE_PID, mountinfoLine, writeProcessFiles, writeV2Cgroup, type FixtureRoot } from '../helpers/cgroup-fixture.js';
 import { COLLECTOR_NAMES, collectorOf, collectorSuccesses, withFixtureExporter } from '../helpers/fixture-exporter.js';
 
 const MiB = 1024 ** 2;
@@ -36,8 +36,7 @@ function v2Fixture(): FixtureRoot {
 }
 
 function writeProcess(fixture: FixtureRoot, pid: number): void {
-  fixture.write(`proc/${pid}/comm`, 'worker\n');
-  fixture.write(`proc/${pid}/status`, 'Name:\tworker\nThreads:\t1\n');
+  writeProcessFiles(fixture, pid, { name: 'worker', threads: 1, openFiles: 4, nofile: [1024, 1024] });
   fixture.write(`proc/${pid}/stat`, `${pid} (worker) S 1 1 1 0 -1 4194560 100 0 0 0 10 5 0 0 20 0 1 0 100 1000000 100 18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0\n`);
 }
 
@@ -139,7 +138,7 @@ test('a 50 MB memory.stat and a 50 MB cgroup.procs: the scrape answers 200, noth
     assert.is(procs.status, 200);
     assert.is(successes(procs.samples).cpu, 1);
     assert.is(successes(procs.samples).processes, 0);
-    // The file is read whole, so the peak is large (see README, Security); what must hold is that it is all released.
+    // The file is read whole, so the peak is large (see docs/security.md); what must hold is that it is all released.
     collectGarbage();
     const grown = process.memoryUsage().heapUsed - before;
     assert.ok(grown < 32 * MiB, `heap grew by ${Math.round(grown / MiB)} MiB and stayed`);

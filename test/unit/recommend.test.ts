@@ -4,6 +4,8 @@ import * as assert from 'uvu/assert';
 import { parser } from '@prometheus-io/lezer-promql';
 import { customSizing, recommend, type Usage } from '../../exporter/src/recommend/decide.js';
 import { updateEnvText } from '../../exporter/src/recommend/envfile.js';
+import { composeSnippet } from '../../exporter/src/recommend/limits.js';
+import { renderText } from '../../exporter/src/recommend/report.js';
 import { usageQueries } from '../../exporter/src/recommend/queries.js';
 import { currentTierIndexExpr, recommendationRuleGroup, tierIndexExpr } from '../../alerting-rules/recommendation.js';
 import { MIB, THRESHOLDS, TIERS } from '../../exporter/src/thresholds.js';
@@ -13,7 +15,7 @@ const WEEK = 7 * 86400;
 function usage(overrides: Partial<Usage>): Usage {
   return {
     instance: 'app:9477', windowSeconds: WEEK, historySeconds: WEEK, cpuP95Cores: 0.1, cpuPeakCores: 0.2, memoryPeakBytes: 200 * MIB,
-    oomKills: 0, throttledSeconds: 0, throttledPeriodsRatio: 0, activeUsers: null, cpuLimitCores: 2, memoryLimitBytes: 2048 * MIB, ...overrides,
+    oomKills: 0, throttledSeconds: 0, throttledPeriodsRatio: 0, activeUsers: null, cpuLimitCores: 2, memoryLimitBytes: 2048 * MIB, limits: [], ...overrides,
   };
 }
 
@@ -83,6 +85,27 @@ test('the env file: values replaced in place with their comments, other lines ke
   assert.is(after, '# stack\nexport MEMORY_LIMIT=1024M # by hand\nCPU_LIMIT = 1.0\n#CPU_RESERVATION=9\nOTHER="a # b"\nCPU_RESERVATION=0.25\n');
   assert.is(updateEnvText('', { CPU_LIMIT: '1.0' }), 'CPU_LIMIT=1.0\n');
   assert.is(updateEnvText('A=1\r\nCPU_LIMIT=2.0', { CPU_LIMIT: '4.0' }), 'A=1\r\nCPU_LIMIT=4.0\r\n');
+});
+
+test('limits too low for what was used: above the warning threshold at peak, a power of two that keeps the peak plus the margin under it', () => {
+  const crowded = recommend(usage({ limits: [
+    { resource: 'nofile', limit: 256, peakUsed: 250, peakPercent: 250 / 256 * 100, command: 'node' },
+    { resource: 'pids', limit: 64, peakUsed: 61, peakPercent: 61 / 64 * 100 },
+  ] }));
+  // 250 x 1.15 / 0.8 = 359.4 -> 512; 61 x 1.15 / 0.8 = 87.7 -> 128.
+  assert.equal(crowded.limitChanges.map((change) => [change.resource, change.recommended]), [['nofile', 512], ['pids', 128]]);
+  assert.is(composeSnippet('web', crowded.limitChanges), ['services:', '  web:', '    ulimits:', '      nofile:', '        soft: 512', '        hard: 512', '    pids_limit: 128'].join('\n'));
+  // At exactly 80 % nothing is too low; a little above is; the new limit is never below the one in place.
+  const atWarning = recommend(usage({ limits: [{ resource: 'pids', limit: 100, peakUsed: 80, peakPercent: 80 }] }));
+  assert.equal(atWarning.limitChanges, []);
+  const above = recommend(usage({ limits: [{ resource: 'nofile', limit: 65536, peakUsed: 60000, peakPercent: 60000 / 65536 * 100 }] }));
+  assert.equal(above.limitChanges.map((change) => change.recommended), [131072]);
+  const smallPeak = recommend(usage({ limits: [{ resource: 'nofile', limit: 10, peakUsed: 9, peakPercent: 90 }] }), 0);
+  assert.equal(smallPeak.limitChanges.map((change) => change.recommended), [16]);
+  const text = renderText(usage({ container: 'web', composeService: 'web', limits: crowded.limitChanges }), crowded);
+  assert.match(text, 'nofile: the process nearest its soft limit (node now) held 250 of 256 descriptors (97.7 %) at peak; raise the soft limit to 512');
+  assert.match(text, 'pids: 61 tasks of pids.max 64 (95.3 %) at peak; raise it to 128');
+  assert.match(text, '      web:\n        ulimits:');
 });
 
 test('every expression the recommender and its rules send parses', () => {

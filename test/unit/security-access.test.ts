@@ -18,12 +18,15 @@ const PROMETHEUS = basic('prometheus', 'scrape-secret');
 
 /** Stands in for the statistics store: answers 201 to every write that reaches it. */
 const writesReached: string[] = [];
-const stubRoutes: ExtensionFactory = async () => ({
-  mount: (app: Express) => {
-    app.post('/statistics', (request, response) => { writesReached.push(request.path); response.status(201).json({ id: writesReached.length }); });
-    app.get('/boom', () => { throw new Error(`ENOENT: no such file or directory, open '${process.cwd()}/data/headroom.sqlite'`); });
-  },
-});
+const stubRoutes: ExtensionFactory = {
+  name: 'stub routes',
+  start: async () => ({
+    mount: (app: Express) => {
+      app.post('/statistics', (request, response) => { writesReached.push(request.path); response.status(201).json({ id: writesReached.length }); });
+      app.get('/boom', () => { throw new Error(`ENOENT: no such file or directory, open '${process.cwd()}/data/headroom.sqlite'`); });
+    },
+  }),
+};
 
 interface Setup { exporter: RunningExporter; url: string; dir: string }
 

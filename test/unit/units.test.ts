@@ -5,7 +5,7 @@ import { formatCpus, formatMemorySize, parseCpus, parseMemorySize } from '../../
 import { parseDuration, formatDuration } from '../../exporter/src/duration.js';
 import { environmentVariable, listenAddress } from '../../exporter/src/flags.js';
 import { RateWindow } from '../../exporter/src/collectors/rate-window.js';
-import { groupProcesses } from '../../exporter/src/collectors/group-processes.js';
+import { groupProcesses } from '../../exporter/src/collectors/process-grouping.js';
 
 test('levels follow the seed: warning above 80, critical above 95, danger at or above 100', () => {
   assert.is(levelOf(80), 'info');

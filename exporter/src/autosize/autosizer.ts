@@ -4,28 +4,28 @@
 // together give one change and one refusal, and two containers raised at once each see the other's new limit.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Logger } from 'pino';
-import type { Counter } from 'prom-client';
 import type { ContainerFacts } from '../docker/containers.js';
 import type { WatchedContainer } from '../docker/watcher.js';
 import { readHostCpu, readHostMemory } from '../kernel/host.js';
 import type { Recommendation } from '../recommend/decide.js';
 import { updateEnvText } from '../recommend/envfile.js';
-import { applyResize, readCgroupFigures, inspectContainer, type ContainerAnswer, type ResizeTarget } from '../resize/container.js';
+import type { DockerHost } from '../docker-host.js';
+import type { Tally } from '../scrape/samples.js';
+import { applyResize, readCgroupFigures, inspectContainer, type ContainerAnswer } from '../resize/container.js';
 import { cpuLimitCores, type SizeRequest } from '../resize/plan.js';
 import type { EngineError } from '../docker/engine.js';
 import { formatCpus, formatMemorySize } from '../sizes.js';
 import type { ActingAlert } from './payload.js';
-import { DAY_MS, decideDown, decideUp, describeLimits, type AutosizeSettings, type ContainerView, type Direction, type RecentChanges, type Target, type Verdict } from './policy.js';
+import { DAY_MS, decideDown, decideUp, describeLimits, type AutosizeSettings, type ContainerView, type Direction, type RecentChanges, type Destination, type Verdict } from './policy.js';
 import type { AutosizeStore, Decision } from './store.js';
-
-export type DecisionLabels = 'container' | 'direction' | 'result';
 
 export interface AutosizerDeps {
   watcher: { list(): WatchedContainer[] };
-  engine: ResizeTarget;
+  dockerHost: DockerHost;
   store: AutosizeStore;
   settings: AutosizeSettings;
-  decisions: Counter<DecisionLabels>;
+  /** Decisions by container, direction and result (headroom_autosize_decisions_total). */
+  decisions: Tally;
   log: Logger;
   /** The recommender's figure for a container, on the instance that saw it when known (undefined without Prometheus or data). */
   recommendation?: (container: string, instance?: string) => Promise<Recommendation | undefined>;
@@ -83,12 +83,12 @@ export class Autosizer {
   }
 
   private async hostView(self: string): Promise<{ memoryBytes: number; cpus: number; otherMemoryLimitsBytes: number }> {
-    const { procfs } = this.deps.engine;
+    const { procfs } = this.deps.dockerHost;
     let otherMemoryLimitsBytes = 0;
     for (const { facts } of this.deps.watcher.list()) {
       if (!facts.running || facts.id === self) continue;
       try {
-        otherMemoryLimitsBytes += (await inspectContainer(this.deps.engine, facts.id)).HostConfig.Memory;
+        otherMemoryLimitsBytes += (await inspectContainer(this.deps.dockerHost, facts.id)).HostConfig.Memory;
       } catch (error) {
         // Gone meanwhile: it holds no memory. Anything else: the sum is unknown, and no raise is safe.
         if ((error as EngineError).status !== 404) throw new Error(`host capacity unknown: ${(error as Error).message}`);
@@ -100,7 +100,7 @@ export class Autosizer {
   private async view(facts: ContainerFacts, container: ContainerAnswer): Promise<ContainerView> {
     let workingSetBytes: number | undefined;
     try {
-      workingSetBytes = (await readCgroupFigures(this.deps.engine, container)).workingSetBytes;
+      workingSetBytes = (await readCgroupFigures(this.deps.dockerHost, container)).workingSetBytes;
     } catch (error) {
       this.deps.log.warn({ container: facts.labels.container, err: (error as Error).message }, 'autosize: cannot read the container\'s cgroup');
     }
@@ -137,7 +137,7 @@ export class Autosizer {
     const now = this.now();
     let container: ContainerAnswer;
     try {
-      container = await inspectContainer(this.deps.engine, facts.id);
+      container = await inspectContainer(this.deps.dockerHost, facts.id);
     } catch (error) {
       return this.finish(facts, { decidedAt: now, direction, trigger, fromMemoryBytes: 0, fromCpus: null }, { reason: `engine: ${(error as Error).message}` }, 'refused');
     }
@@ -167,33 +167,33 @@ export class Autosizer {
       return this.finish(facts, base, verdict, 'refused');
     }
     this.lastDownRefusal.delete(view.name);
-    const { target } = verdict;
+    const { destination } = verdict;
     const request: SizeRequest = {};
-    if (target.memoryLimitBytes !== null) request.memoryBytes = target.memoryLimitBytes;
-    if (target.cpuLimitCores !== null) request.cpuCores = target.cpuLimitCores;
-    if (target.memoryReservationBytes !== undefined) request.memoryReservationBytes = target.memoryReservationBytes;
+    if (destination.memoryLimitBytes !== null) request.memoryBytes = destination.memoryLimitBytes;
+    if (destination.cpuLimitCores !== null) request.cpuCores = destination.cpuLimitCores;
+    if (destination.memoryReservationBytes !== undefined) request.memoryReservationBytes = destination.memoryReservationBytes;
     const sentAt = this.now();
     this.sent.set(view.name, [...(this.sent.get(view.name) ?? []).filter((at) => at > sentAt - DAY_MS), sentAt]);
     try {
-      const applied = await applyResize(this.deps.engine, container, request);
-      if (applied.problems.length > 0) return this.finish(facts, base, { reason: `applied, but read back: ${applied.problems.join('; ')}`, target }, 'failed');
+      const applied = await applyResize(this.deps.dockerHost, container, request);
+      if (applied.problems.length > 0) return this.finish(facts, base, { reason: `applied, but read back: ${applied.problems.join('; ')}`, destination }, 'failed');
     } catch (error) {
-      return this.finish(facts, base, { reason: (error as Error).message, target }, 'failed');
+      return this.finish(facts, base, { reason: (error as Error).message, destination }, 'failed');
     }
-    this.persist(facts, target);
-    const reason = `${direction === 'up' ? 'raised' : 'lowered'} to ${target.size} (${describeLimits(target.memoryLimitBytes, target.cpuLimitCores)}) from ${describeLimits(view.memoryLimitBytes, view.cpuLimitCores)}`;
-    return this.finish(facts, base, { reason, target }, 'applied');
+    this.persist(facts, destination);
+    const reason = `${direction === 'up' ? 'raised' : 'lowered'} to ${destination.size} (${describeLimits(destination.memoryLimitBytes, destination.cpuLimitCores)}) from ${describeLimits(view.memoryLimitBytes, view.cpuLimitCores)}`;
+    return this.finish(facts, base, { reason, destination }, 'applied');
   }
 
   /** Writes the new sizes into the env file when the container is the compose service it sizes. */
-  private persist(facts: ContainerFacts, target: Target): void {
+  private persist(facts: ContainerFacts, destination: Destination): void {
     const envFile = this.deps.envFile;
     if (!envFile || facts.labels.compose_project !== envFile.composeProject || facts.labels.compose_service !== envFile.composeService) return;
     const variables: Record<string, string> = {};
-    if (target.memoryLimitBytes !== null) variables.MEMORY_LIMIT = formatMemorySize(target.memoryLimitBytes);
-    if (target.cpuLimitCores !== null) variables.CPU_LIMIT = formatCpus(target.cpuLimitCores);
-    if (target.memoryReservationBytes !== undefined) variables.MEMORY_RESERVATION = formatMemorySize(target.memoryReservationBytes);
-    if (target.cpuReservationCores !== undefined) variables.CPU_RESERVATION = formatCpus(target.cpuReservationCores);
+    if (destination.memoryLimitBytes !== null) variables.MEMORY_LIMIT = formatMemorySize(destination.memoryLimitBytes);
+    if (destination.cpuLimitCores !== null) variables.CPU_LIMIT = formatCpus(destination.cpuLimitCores);
+    if (destination.memoryReservationBytes !== undefined) variables.MEMORY_RESERVATION = formatMemorySize(destination.memoryReservationBytes);
+    if (destination.cpuReservationCores !== undefined) variables.CPU_RESERVATION = formatCpus(destination.cpuReservationCores);
     try {
       const before = existsSync(envFile.path) ? readFileSync(envFile.path, 'utf8') : '';
       // In place, not by rename: the file may be a bind mount.
@@ -203,7 +203,7 @@ export class Autosizer {
     }
   }
 
-  private async finish(facts: ContainerFacts, base: Pick<Decision, 'decidedAt' | 'direction' | 'trigger' | 'fromMemoryBytes' | 'fromCpus'>, verdict: { reason: string; target?: Target }, result: Decision['result']): Promise<Decision> {
+  private async finish(facts: ContainerFacts, base: Pick<Decision, 'decidedAt' | 'direction' | 'trigger' | 'fromMemoryBytes' | 'fromCpus'>, verdict: { reason: string; destination?: Destination }, result: Decision['result']): Promise<Decision> {
     const decision: Decision = {
       ...base,
       host: this.host,
@@ -212,16 +212,16 @@ export class Autosizer {
       composeService: facts.labels.compose_service,
       result,
       reason: verdict.reason,
-      toSize: verdict.target?.size ?? null,
-      toMemoryBytes: verdict.target?.memoryLimitBytes ?? null,
-      toCpus: verdict.target?.cpuLimitCores ?? null,
+      toSize: verdict.destination?.size ?? null,
+      toMemoryBytes: verdict.destination?.memoryLimitBytes ?? null,
+      toCpus: verdict.destination?.cpuLimitCores ?? null,
     };
     try {
       await this.deps.store.record(decision);
     } catch (error) {
       this.deps.log.error({ err: (error as Error).message }, 'autosize: cannot record a decision');
     }
-    this.deps.decisions.inc({ container: decision.container, direction: decision.direction, result: decision.result });
+    this.deps.decisions.add({ container: decision.container, direction: decision.direction, result: decision.result });
     this.deps.log[result === 'failed' ? 'error' : 'info']({ container: decision.container, direction: decision.direction, result, reason: decision.reason, trigger: decision.trigger }, 'autosize decision');
     return decision;
   }

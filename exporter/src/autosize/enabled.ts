@@ -1,42 +1,46 @@
 // Automatic sizing switched on: the store, the decisions counter, the autosizer, the routes and the periodic
 // scale-down check.
-import { Counter } from 'prom-client';
 import { NoDataError, collectUsage } from '../recommend/collect.js';
 import { recommend, type Recommendation } from '../recommend/decide.js';
 import { prometheusClient } from '../recommend/prometheus.js';
-import type { ResizeTarget } from '../resize/container.js';
 import { loadToken } from '../security/bearer-token.js';
-import type { Extension, ExtensionContext } from '../serve.js';
+import { registerFamily } from '../scrape/exposition.js';
+import type { Extension, ExtensionContext } from '../extension.js';
+import { counter, Tally } from '../scrape/samples.js';
 import { formatMemorySize } from '../sizes.js';
 import { formatDuration } from '../duration.js';
-import { Autosizer, type DecisionLabels } from './autosizer.js';
+import { Autosizer } from './autosizer.js';
+import { AUTOSIZE_WEBHOOK_PATH } from './paths.js';
 import type { AutosizeSettings, Direction } from './policy.js';
 import type { DecisionResult } from './store.js';
 import { mountAutosizeRoutes } from './routes.js';
 import { AutosizeStore } from './store.js';
 
+declare module '../extension.js' {
+  interface Provisions {
+    /** Automatic sizing's decisions (the page shows each container's last). */
+    autosizeStore: AutosizeStore;
+  }
+}
+
 const DIRECTIONS: readonly Direction[] = ['up', 'down'];
 const RESULTS: readonly DecisionResult[] = ['applied', 'refused', 'failed'];
 
-export async function startAutosize({ config, registry, log, hostMode, shared }: ExtensionContext): Promise<Extension> {
-  if (!hostMode || !shared.database || config.targetDocker === undefined || config.autosizeTokenFile === undefined) {
-    throw new Error('automatic sizing needs host mode, the statistics database and a token file');
-  }
+const DECISIONS = counter('headroom_autosize_decisions_total', 'Automatic sizing decisions by container, direction (up, down) and result (applied, refused, failed).', ['container', 'direction', 'result']);
+
+export async function startAutosize({ config, registry, log, need }: ExtensionContext): Promise<Extension> {
+  if (config.dockerHost === undefined || config.autosizeTokenFile === undefined) throw new Error('automatic sizing needs host mode and a token file');
   const token = await loadToken(config.autosizeTokenFile, 'autosize token file');
-  const store = new AutosizeStore(shared.database.db);
-  const watcher = hostMode.watcher;
-  const decisions = new Counter<DecisionLabels>({
-    name: 'headroom_autosize_decisions_total',
-    help: 'Automatic sizing decisions by container, direction (up, down) and result (applied, refused, failed).',
-    labelNames: ['container', 'direction', 'result'],
-    registers: [registry],
+  const store = new AutosizeStore(need('database').db);
+  const watcher = need('watcher');
+  const decisions = new Tally();
+  registerFamily(registry, DECISIONS, () => {
     // Every opted-in container's series exist from 0, so that increase() sees its first decision too.
-    collect() {
-      for (const { facts } of watcher.list()) {
-        if (!facts.running || !facts.autosize) continue;
-        for (const direction of DIRECTIONS) for (const result of RESULTS) this.inc({ container: facts.labels.container, direction, result }, 0);
-      }
-    },
+    for (const { facts } of watcher.list()) {
+      if (!facts.running || !facts.autosize) continue;
+      for (const direction of DIRECTIONS) for (const result of RESULTS) decisions.declare({ container: facts.labels.container, direction, result });
+    }
+    return decisions.samples();
   });
   const settings: AutosizeSettings = {
     maxTier: config.autosizeMaxTier,
@@ -44,12 +48,6 @@ export async function startAutosize({ config, registry, log, hostMode, shared }:
     maxChangesPerDay: config.autosizeMaxChangesPerDay,
     hostMemoryReserveBytes: config.autosizeHostMemoryReserve,
     usageMargin: config.autosizeUsageMargin,
-  };
-  const engine: ResizeTarget = {
-    address: config.targetDocker,
-    tls: { caFile: config.targetDockerTlsCa, certFile: config.targetDockerTlsCert, keyFile: config.targetDockerTlsKey },
-    procfs: config.procfs,
-    sysfs: config.sysfs,
   };
   const prometheusUrl = config.autosizePrometheusUrl;
   const hostFilter = config.autosizeHost === '' ? {} : { host: config.autosizeHost };
@@ -65,7 +63,7 @@ export async function startAutosize({ config, registry, log, hostMode, shared }:
   };
   const autosizer = new Autosizer({
     watcher,
-    engine,
+    dockerHost: config.dockerHost,
     store,
     settings,
     decisions,
@@ -96,6 +94,8 @@ export async function startAutosize({ config, registry, log, hostMode, shared }:
   return {
     mount: (app) => mountAutosizeRoutes(app, { token, autosizer, store, settings: shownSettings, host: config.autosizeHost, log }),
     links: [{ path: '/autosize', title: 'Automatic sizing' }],
+    ownAuthPaths: [AUTOSIZE_WEBHOOK_PATH],
+    provides: { autosizeStore: store },
     close: async () => {
       if (timer) clearInterval(timer);
       clearInterval(pruner);

@@ -47,7 +47,7 @@ export interface RecentChanges {
  * The limits a decision moves to: a tier, or the recommender's custom figures. Only the limits the container
  * has: a container without a CPU limit is not given one (null), nor one without a memory limit a memory cap.
  */
-export interface Target {
+export interface Destination {
   size: Tier['name'] | 'custom';
   memoryLimitBytes: number | null;
   cpuLimitCores: number | null;
@@ -56,21 +56,21 @@ export interface Target {
   cpuReservationCores?: number;
 }
 
-export type Verdict = { resize: true; target: Target } | { resize: false; reason: string; target?: Target };
+export type Verdict = { resize: true; destination: Destination } | { resize: false; reason: string; destination?: Destination };
 
 export const DAY_MS = 86_400_000;
 
-function targetOfSizing(size: Target['size'], sizing: Sizing): Target {
+function destinationOfSizing(size: Destination['size'], sizing: Sizing): Destination {
   return { size, memoryLimitBytes: sizing.memoryLimitBytes, cpuLimitCores: sizing.cpuLimitCores, memoryReservationBytes: sizing.memoryReservationBytes, cpuReservationCores: sizing.cpuReservationCores };
 }
 
-function tierTarget(tier: Tier): Target {
-  return targetOfSizing(tier.name, tier);
+function tierDestination(tier: Tier): Destination {
+  return destinationOfSizing(tier.name, tier);
 }
 
-/** The target on the limits the container has; on the way up, a reservation never lower than the current one. */
-function onItsLimits(target: Target, container: ContainerView): Target {
-  const restricted: Target = { ...target };
+/** The destination on the limits the container has; on the way up, a reservation never lower than the current one. */
+function onItsLimits(destination: Destination, container: ContainerView): Destination {
+  const restricted: Destination = { ...destination };
   if (container.memoryLimitBytes === 0) {
     restricted.memoryLimitBytes = null;
     delete restricted.memoryReservationBytes;
@@ -113,24 +113,24 @@ function commonRefusal(container: ContainerView, recent: RecentChanges, settings
   return undefined;
 }
 
-/** Refusals of a target: the ceiling, usage plus margin, host capacity. */
-function targetRefusal(target: Target, container: ContainerView, host: HostView, settings: AutosizeSettings): string | undefined {
+/** Refusals of a destination: the ceiling, usage plus margin, host capacity. */
+function destinationRefusal(destination: Destination, container: ContainerView, host: HostView, settings: AutosizeSettings): string | undefined {
   const ceiling = settings.maxTier;
-  if ((target.memoryLimitBytes ?? 0) > ceiling.memoryLimitBytes || (target.cpuLimitCores ?? 0) > ceiling.cpuLimitCores) {
-    return `ceiling: ${target.size} (${describeLimits(target.memoryLimitBytes, target.cpuLimitCores)}) is above the ceiling tier ${ceiling.name} (--autosize.max-tier)`;
+  if ((destination.memoryLimitBytes ?? 0) > ceiling.memoryLimitBytes || (destination.cpuLimitCores ?? 0) > ceiling.cpuLimitCores) {
+    return `ceiling: ${destination.size} (${describeLimits(destination.memoryLimitBytes, destination.cpuLimitCores)}) is above the ceiling tier ${ceiling.name} (--autosize.max-tier)`;
   }
-  if (target.memoryLimitBytes !== null) {
+  if (destination.memoryLimitBytes !== null) {
     const floor = (container.workingSetBytes ?? 0) * (1 + settings.usageMargin);
-    if (target.memoryLimitBytes < floor) {
-      return `usage: a memory limit of ${formatMemorySize(target.memoryLimitBytes)} is under the working set ${formatMemorySize(container.workingSetBytes ?? 0)} plus ${Math.round(settings.usageMargin * 100)} %`;
+    if (destination.memoryLimitBytes < floor) {
+      return `usage: a memory limit of ${formatMemorySize(destination.memoryLimitBytes)} is under the working set ${formatMemorySize(container.workingSetBytes ?? 0)} plus ${Math.round(settings.usageMargin * 100)} %`;
     }
     const allowed = host.memoryBytes - settings.hostMemoryReserveBytes;
-    const sum = host.otherMemoryLimitsBytes + target.memoryLimitBytes;
-    if (target.memoryLimitBytes > container.memoryLimitBytes && sum > allowed) {
+    const sum = host.otherMemoryLimitsBytes + destination.memoryLimitBytes;
+    if (destination.memoryLimitBytes > container.memoryLimitBytes && sum > allowed) {
       return `host capacity: memory limits would sum to ${formatMemorySize(sum)}, over the host's ${formatMemorySize(host.memoryBytes)} less the reserve of ${formatMemorySize(settings.hostMemoryReserveBytes)} (--autosize.host-memory-reserve)`;
     }
   }
-  if (target.cpuLimitCores !== null && target.cpuLimitCores > host.cpus) return `host capacity: a CPU limit of ${formatCpus(target.cpuLimitCores)} is over the host's ${host.cpus} CPUs`;
+  if (destination.cpuLimitCores !== null && destination.cpuLimitCores > host.cpus) return `host capacity: a CPU limit of ${formatCpus(destination.cpuLimitCores)} is over the host's ${host.cpus} CPUs`;
   return undefined;
 }
 
@@ -143,16 +143,16 @@ export function decideUp(container: ContainerView, host: HostView, recent: Recen
   if (refusal) return { resize: false, reason: refusal };
   if (container.memoryLimitBytes === 0 && container.cpuLimitCores === null) return { resize: false, reason: 'no limits: the container runs without a memory or CPU limit, there is nothing to raise' };
   const next = nextTierUp(container);
-  let target: Target | undefined = next ? tierTarget(next) : undefined;
+  let destination: Destination | undefined = next ? tierDestination(next) : undefined;
   // A recommendation from too little history does not move anything.
-  if (recommendation?.confidence === 'ok' && (target === undefined || recommendation.sizing.memoryLimitBytes > (target.memoryLimitBytes ?? 0) || recommendation.sizing.cpuLimitCores > (target.cpuLimitCores ?? 0))) {
+  if (recommendation?.confidence === 'ok' && (destination === undefined || recommendation.sizing.memoryLimitBytes > (destination.memoryLimitBytes ?? 0) || recommendation.sizing.cpuLimitCores > (destination.cpuLimitCores ?? 0))) {
     const raises = recommendation.sizing.memoryLimitBytes > container.memoryLimitBytes || recommendation.sizing.cpuLimitCores > (container.cpuLimitCores ?? 0);
-    if (raises) target = targetOfSizing(recommendation.size, recommendation.sizing);
+    if (raises) destination = destinationOfSizing(recommendation.size, recommendation.sizing);
   }
-  if (target === undefined) return { resize: false, reason: `ceiling: no tier is above ${describeLimits(container.memoryLimitBytes, container.cpuLimitCores)}` };
-  target = onItsLimits(target, container);
-  const targetProblem = targetRefusal(target, container, host, settings);
-  return targetProblem ? { resize: false, reason: targetProblem, target } : { resize: true, target };
+  if (destination === undefined) return { resize: false, reason: `ceiling: no tier is above ${describeLimits(container.memoryLimitBytes, container.cpuLimitCores)}` };
+  destination = onItsLimits(destination, container);
+  const targetProblem = destinationRefusal(destination, container, host, settings);
+  return targetProblem ? { resize: false, reason: targetProblem, destination } : { resize: true, destination };
 }
 
 /**
@@ -166,15 +166,15 @@ export function decideDown(container: ContainerView, host: HostView, recent: Rec
   if (current <= 0 || recommended === -1 || recommended >= current) return undefined;
   const refusal = commonRefusal(container, recent, settings, now);
   const lower = TIERS[current - 1]!;
-  const target = onItsLimits({ size: lower.name, memoryLimitBytes: lower.memoryLimitBytes, cpuLimitCores: lower.cpuLimitCores }, container);
-  if (refusal) return { resize: false, reason: refusal, target };
-  if (recommendation.confidence !== 'ok') return { resize: false, reason: 'low confidence: the recommender has too little history for a scale down', target };
-  if (target.memoryLimitBytes !== null && target.memoryLimitBytes <= container.memoryReservationBytes) {
-    return { resize: false, reason: `reservation: ${lower.name}'s memory limit ${formatMemorySize(target.memoryLimitBytes)} is not above the reservation ${formatMemorySize(container.memoryReservationBytes)}`, target };
+  const destination = onItsLimits({ size: lower.name, memoryLimitBytes: lower.memoryLimitBytes, cpuLimitCores: lower.cpuLimitCores }, container);
+  if (refusal) return { resize: false, reason: refusal, destination };
+  if (recommendation.confidence !== 'ok') return { resize: false, reason: 'low confidence: the recommender has too little history for a scale down', destination };
+  if (destination.memoryLimitBytes !== null && destination.memoryLimitBytes <= container.memoryReservationBytes) {
+    return { resize: false, reason: `reservation: ${lower.name}'s memory limit ${formatMemorySize(destination.memoryLimitBytes)} is not above the reservation ${formatMemorySize(container.memoryReservationBytes)}`, destination };
   }
-  if (container.cpuReservationCores !== undefined && target.cpuLimitCores !== null && target.cpuLimitCores < container.cpuReservationCores) {
-    return { resize: false, reason: `reservation: ${lower.name}'s CPU limit ${formatCpus(target.cpuLimitCores)} is under the reservation ${formatCpus(container.cpuReservationCores)}`, target };
+  if (container.cpuReservationCores !== undefined && destination.cpuLimitCores !== null && destination.cpuLimitCores < container.cpuReservationCores) {
+    return { resize: false, reason: `reservation: ${lower.name}'s CPU limit ${formatCpus(destination.cpuLimitCores)} is under the reservation ${formatCpus(container.cpuReservationCores)}`, destination };
   }
-  const targetProblem = targetRefusal(target, container, host, settings);
-  return targetProblem ? { resize: false, reason: targetProblem, target } : { resize: true, target };
+  const targetProblem = destinationRefusal(destination, container, host, settings);
+  return targetProblem ? { resize: false, reason: targetProblem, destination } : { resize: true, destination };
 }

@@ -6,7 +6,7 @@ import { parseBearerAuthorization, tokenMatches } from '../security/bearer-token
 import type { Autosizer } from './autosizer.js';
 import { actingAlerts, webhookSchema } from './payload.js';
 import { AUTOSIZE_WEBHOOK_PATH } from './paths.js';
-import type { AutosizeStore, Decision } from './store.js';
+import { publicDecision, type AutosizeStore, type Decision } from './store.js';
 
 export const MAX_WEBHOOK_BYTES = 256 * 1024;
 const MAX_LIST = 1000;
@@ -23,20 +23,6 @@ export interface AutosizeRouteDeps {
 
 const parseJson = express.json({ limit: MAX_WEBHOOK_BYTES, type: () => true });
 
-function publicDecision(decision: Decision) {
-  return {
-    decided_at: new Date(decision.decidedAt).toISOString(),
-    container: decision.container,
-    compose_project: decision.composeProject,
-    compose_service: decision.composeService,
-    direction: decision.direction,
-    result: decision.result,
-    reason: decision.reason,
-    trigger: decision.trigger,
-    from: { memory_bytes: decision.fromMemoryBytes, cpus: decision.fromCpus },
-    to: decision.toSize === null ? null : { size: decision.toSize, memory_bytes: decision.toMemoryBytes, cpus: decision.toCpus },
-  };
-}
 
 const listQuery = z.object({
   limit: z.coerce.number().int().min(1).max(MAX_LIST).default(100),

@@ -66,6 +66,22 @@ function fromRow(row: DecisionRow): Decision & { id: number } {
   };
 }
 
+/** A decision as the API shows it (GET /autosize, the page). */
+export function publicDecision(decision: Decision) {
+  return {
+    decided_at: new Date(decision.decidedAt).toISOString(),
+    container: decision.container,
+    compose_project: decision.composeProject,
+    compose_service: decision.composeService,
+    direction: decision.direction,
+    result: decision.result,
+    reason: decision.reason,
+    trigger: decision.trigger,
+    from: { memory_bytes: decision.fromMemoryBytes, cpus: decision.fromCpus },
+    to: decision.toSize === null ? null : { size: decision.toSize, memory_bytes: decision.toMemoryBytes, cpus: decision.toCpus },
+  };
+}
+
 export class AutosizeStore {
   constructor(private readonly db: Knex) {}
 

@@ -2,6 +2,7 @@
 // reservation, its state, and where its cgroup is. Container labels and environment never become metric
 // labels and are never logged: only the compose project and service, and the CPU reservation, are read.
 import { z } from 'zod';
+import { AUTOSIZE_LABEL, CPU_RESERVATION_LABEL } from './labels.js';
 
 export const inspectSchema = z.object({
   Id: z.string().regex(/^[0-9a-f]{64}$/),
@@ -14,6 +15,8 @@ export const inspectSchema = z.object({
   HostConfig: z.object({
     RestartPolicy: z.object({ Name: z.string() }).nullish(),
     CgroupParent: z.string().nullish(),
+    // The container's --ulimit options, with the daemon's default-ulimits merged in when it was created.
+    Ulimits: z.array(z.object({ Name: z.string(), Soft: z.number(), Hard: z.number() })).nullish(),
   }),
   State: z.object({
     Status: z.string(),
@@ -45,7 +48,7 @@ export const eventSchema = z.object({
 export type EngineEvent = z.infer<typeof eventSchema>;
 
 /** The labels of a container's series: its name and, from compose's labels, its project and service. */
-export interface ContainerLabels { container: string; compose_project: string; compose_service: string }
+export type ContainerLabels = { container: string; compose_project: string; compose_service: string };
 export const CONTAINER_LABEL_NAMES = ['container', 'compose_project', 'compose_service'] as const;
 
 export interface ContainerFacts {
@@ -65,10 +68,25 @@ export interface ContainerFacts {
   restartCount: number;
   oomKilled: boolean;
   exitCode: number;
+  /** Soft limits configured for the container (HostConfig.Ulimits) of the resources headroom watches, by ulimit name. */
+  ulimits: Partial<Record<WatchedUlimit, number>>;
 }
 
-export const CPU_RESERVATION_LABEL = 'headroom.cpu-reservation';
-export const AUTOSIZE_LABEL = 'headroom.autosize';
+/** The ulimits whose use headroom watches: RLIMIT_NOFILE (the fds collector) and RLIMIT_NPROC (nproc). */
+export const WATCHED_ULIMITS = ['nofile', 'nproc'] as const;
+export type WatchedUlimit = (typeof WATCHED_ULIMITS)[number];
+
+/** The configured soft limits of the watched ulimits. */
+export function configuredUlimits(ulimits: InspectAnswer['HostConfig']['Ulimits']): ContainerFacts['ulimits'] {
+  const configured: ContainerFacts['ulimits'] = {};
+  for (const ulimit of ulimits ?? []) {
+    const name = WATCHED_ULIMITS.find((watched) => watched === ulimit.Name);
+    // -1 is unlimited.
+    if (name !== undefined && ulimit.Soft >= 0) configured[name] = ulimit.Soft;
+  }
+  return configured;
+}
+
 export const CPU_RESERVATION_VARIABLE = 'CPU_RESERVATION';
 
 function cpus(text: string | undefined): number | undefined {
@@ -133,6 +151,7 @@ export function containerFacts(inspect: InspectAnswer, driver: string): Containe
     oomKilled: inspect.State.OOMKilled,
     exitCode: inspect.State.ExitCode,
     autosize: labels[AUTOSIZE_LABEL] === 'true',
+    ulimits: configuredUlimits(inspect.HostConfig.Ulimits),
   };
   const reservation = declaredCpuReservation(inspect.Config.Env, labels);
   if (reservation !== undefined) facts.cpuReservationCores = reservation;

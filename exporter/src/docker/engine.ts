@@ -4,34 +4,12 @@
 import { readFileSync } from 'node:fs';
 import { request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import type { DockerHost, EngineAddress, EngineTls } from '../docker-host.js';
 
 /** The API version every path is asked under: Engine 20.10's, which later engines still serve. */
 export const ENGINE_API_VERSION = 'v1.41';
 /** No answer of the engine headroom asks for comes near this. */
 const MAX_ANSWER_BYTES = 32 * 1024 * 1024;
-
-export type EngineAddress =
-  | { kind: 'unix'; socketPath: string }
-  | { kind: 'https'; url: URL };
-
-/**
- * `unix:///var/run/docker.sock` or `https://HOST:PORT`; null for anything else. A TCP engine address without
- * TLS (`tcp://`, `http://`) is refused: the engine's API is root on its host.
- */
-export function parseEngineAddress(raw: string): EngineAddress | null {
-  if (raw.startsWith('unix://')) {
-    const socketPath = raw.slice('unix://'.length);
-    return socketPath.startsWith('/') ? { kind: 'unix', socketPath } : null;
-  }
-  try {
-    const url = new URL(raw);
-    return url.protocol === 'https:' && url.pathname === '/' ? { kind: 'https', url } : null;
-  } catch {
-    return null;
-  }
-}
-
-export interface EngineTls { caFile?: string; certFile?: string; keyFile?: string }
 
 export class EngineError extends Error {
   constructor(message: string, readonly status?: number) {
@@ -107,7 +85,7 @@ function exchange<T>(connection: Connection, method: 'GET' | 'POST', path: strin
   });
 }
 
-export function engineClient(address: EngineAddress, tls: EngineTls = {}): EngineClient {
+export function engineClient({ address, tls }: Pick<DockerHost, 'address' | 'tls'>): EngineClient {
   const connection = connect(address, tls);
   const { shown } = connection;
   const open = (path: string, onResponse: (response: IncomingMessage) => void, onError: (error: Error) => void) => connection.open('GET', path, onResponse, onError);
@@ -156,7 +134,7 @@ export interface EngineUpdater {
 }
 
 /** The one write headroom sends: a running container's resource limits, changed in place. */
-export function engineUpdater(address: EngineAddress, tls: EngineTls = {}): EngineUpdater {
+export function engineUpdater({ address, tls }: Pick<DockerHost, 'address' | 'tls'>): EngineUpdater {
   const connection = connect(address, tls);
   return {
     address: connection.shown,

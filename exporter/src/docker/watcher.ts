@@ -1,5 +1,5 @@
 // Host mode's view of the engine: every container with its facts and history, kept from the events stream
-// (create, start, die, oom, destroy) and one inspection per change. Nothing polls: between scrapes the only
+// (create, start, die, oom, destroy, update) and one inspection per change. Nothing polls: between scrapes the only
 // work is an event when the engine sends one. When the stream breaks, it reconnects (backing off) and lists
 // every container again, so nothing is missed for long.
 import type { Logger } from 'pino';
@@ -14,7 +14,7 @@ export interface WatchedContainer { facts: ContainerFacts; history: ContainerHis
 export const DOCKER_CHECK_TIMEOUT_MS = 2000;
 const RECONNECT_MIN_MS = 500;
 const RECONNECT_MAX_MS = 30_000;
-const EVENT_FILTERS = encodeURIComponent(JSON.stringify({ type: ['container'], event: ['create', 'start', 'die', 'oom', 'destroy'] }));
+const EVENT_FILTERS = encodeURIComponent(JSON.stringify({ type: ['container'], event: ['create', 'start', 'die', 'oom', 'destroy', 'update'] }));
 
 export class DockerWatcher {
   private readonly containers = new Map<string, WatchedContainer>();
@@ -132,6 +132,7 @@ export class DockerWatcher {
     const id = event.Actor.ID;
     switch (event.Action) {
       case 'create':
+      case 'update': // its limits changed: they are read again from the cgroup
         await this.refresh(id);
         break;
       case 'start': {

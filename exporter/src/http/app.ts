@@ -41,10 +41,6 @@ export function createApp(options: AppOptions): Express {
   app.set('etag', false);
   if (options.guard) app.use(options.guard);
 
-  app.get('/', (_request, response) => {
-    response.type('html').send(landingPage(options.telemetryPath, options.links ?? []));
-  });
-
   app.get(options.telemetryPath, async (_request, response) => {
     await options.evaluateForMetrics();
     response.set('Content-Type', options.registry.contentType).send(await options.registry.metrics());
@@ -56,6 +52,11 @@ export function createApp(options: AppOptions): Express {
   });
 
   for (const mount of options.mount ?? []) mount(app);
+
+  // Where no extension serves `/` (the page is off): links to the rest.
+  app.get('/', (_request, response) => {
+    response.type('html').send(landingPage(options.telemetryPath, options.links ?? []));
+  });
 
   app.use((_request: Request, response: Response) => {
     response.status(404).json({ error: 'not found' });

@@ -1,8 +1,8 @@
 // Which cgroup directories hold a process's limits and counters: pure resolution from
 // `/proc/<pid>/cgroup` and `/proc/self/mountinfo`, then a reader that does the I/O.
 import path from 'node:path';
-import { parseMountinfo, parseProcCgroup, type Mount, type ProcCgroupEntry } from './parse.js';
-import { readKernelFile, readOptionalKernelFile, readShared } from './read.js';
+import { parseCgroupMounts, parseProcCgroup, type Mount, type ProcCgroupEntry } from './parse.js';
+import { readKernelFile, readOptionalKernelFile, readThrough, type Readings } from './read.js';
 
 export type Controller = 'memory' | 'cpu' | 'cpuacct' | 'pids';
 export const CONTROLLERS: readonly Controller[] = ['memory', 'cpu', 'cpuacct', 'pids'];
@@ -133,7 +133,7 @@ export function locateCgroup(options: ResolveOptions): CgroupLocation {
  */
 function hostLayout(cgroupText: string, mountinfoText: string, sysfs: string): (explicitPath?: string) => CgroupLocation {
   const entries = parseProcCgroup(cgroupText);
-  const mounts = parseMountinfo(mountinfoText);
+  const mounts = parseCgroupMounts(mountinfoText);
   const enabledByMount = new Map<string, string[]>();
   for (const mount of mounts.filter((candidate) => candidate.fsType === 'cgroup2')) {
     const mountPoint = underSysfs(mount.mountPoint, sysfs);
@@ -158,13 +158,13 @@ export function readHostLayout(procfs: string, sysfs: string): (cgroupPath: stri
  * The smallest limit on the way from the cgroup up to its mount point.
  * `readLimit` returns null for "unlimited"; a directory without the file (a namespace's view ends) is skipped.
  */
-export function smallestLimitUpTheTree(hierarchy: Hierarchy, readLimit: (dir: string) => number | null, kind: string): number | null {
+export function smallestLimitUpTheTree(hierarchy: Hierarchy, readLimit: (dir: string) => number | null, kind: string, readings: Readings = {}): number | null {
   let smallest: number | null = null;
   for (const dir of ancestry(hierarchy)) {
     let limit: number | null;
     try {
       // The parents are the same for many targets (host mode's containers): read once per scrape.
-      limit = dir === hierarchy.dir ? readLimit(dir) : readShared(`${kind} ${dir}`, () => readLimit(dir));
+      limit = readThrough(dir === hierarchy.dir ? readings.limits : readings.shared, `${kind} ${dir}`, () => readLimit(dir));
     } catch (error) {
       // The watched cgroup's own file must be readable, but the root of a v2 hierarchy has no memory.max or cpu.max.
       const isRootOrAncestor = dir !== hierarchy.dir || dir === hierarchy.mountPoint;

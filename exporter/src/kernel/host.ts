@@ -25,7 +25,7 @@ export function readHostCpu(procfs: string): HostCpu {
 
 /** OOM kills on the whole host (/proc/vmstat). */
 export function readHostOomKills(procfs: string): number {
-  return requireKey(readParsed(procfs, 'vmstat', parseFlatKeyed), 'oom_kill', 'vmstat');
+  return requireKey(readParsed(procfs, 'vmstat', parseFlatKeyed, { oneRead: false }), 'oom_kill', 'vmstat');
 }
 
 const FALLBACK_PAGE_SIZE = 4096;

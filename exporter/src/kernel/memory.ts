@@ -2,7 +2,7 @@
 import { smallestLimitUpTheTree, type CgroupLocation, type Hierarchy } from './cgroup.js';
 import { readHostMemory, readHostOomKills, type HostMemory } from './host.js';
 import { parseFlatKeyed, parseInteger, parseV1MemoryLimit, parseV2MemoryLimit, requireKey } from './parse.js';
-import { readParsed } from './read.js';
+import { readParsed, readThrough, type Readings } from './read.js';
 
 export interface CgroupMemory {
   usageBytes: number;
@@ -21,12 +21,12 @@ const MEMORY_FILES = {
   2: { usage: 'memory.current', limit: 'memory.max', reservation: 'memory.low', parseLimit: parseV2MemoryLimit, inactiveFile: 'inactive_file', rss: 'anon', cache: 'file' },
 } as const;
 
-export function readCgroupMemory(hierarchy: Hierarchy): CgroupMemory {
+export function readCgroupMemory(hierarchy: Hierarchy, readings: Readings = {}): CgroupMemory {
   const files = MEMORY_FILES[hierarchy.version];
   const usageBytes = readParsed(hierarchy.dir, files.usage, parseInteger);
   const stat = readParsed(hierarchy.dir, 'memory.stat', parseFlatKeyed);
-  const limitBytes = smallestLimitUpTheTree(hierarchy, (at) => readParsed(at, files.limit, files.parseLimit), files.limit);
-  const reservation = readParsed(hierarchy.dir, files.reservation, files.parseLimit);
+  const limitBytes = smallestLimitUpTheTree(hierarchy, (at) => readParsed(at, files.limit, files.parseLimit), files.limit, readings);
+  const reservation = readThrough(readings.limits, files.reservation, () => readParsed(hierarchy.dir, files.reservation, files.parseLimit));
   return {
     usageBytes,
     workingSetBytes: Math.max(0, usageBytes - requireKey(stat, files.inactiveFile, 'memory.stat')),
@@ -49,13 +49,13 @@ export interface MemoryFigures extends CgroupMemory {
 }
 
 /** The watched cgroup's memory against its limit; the host's where no memory controller applies. */
-export function readMemory(location: CgroupLocation, procfs: string): MemoryFigures {
+export function readMemory(location: CgroupLocation, procfs: string, readings: Readings = {}): MemoryFigures {
   const hierarchy = location.controllers.memory;
   let hostReading: HostMemory | undefined;
   const hostMemory = () => (hostReading ??= readHostMemory(procfs));
   let reading: CgroupMemory;
   if (hierarchy) {
-    reading = readCgroupMemory(hierarchy);
+    reading = readCgroupMemory(hierarchy, readings);
   } else {
     const host = hostMemory();
     reading = { usageBytes: host.totalBytes - host.freeBytes, workingSetBytes: host.totalBytes - host.availableBytes, rssBytes: host.anonBytes, cacheBytes: host.cacheBytes, limitBytes: null, reservationBytes: null };

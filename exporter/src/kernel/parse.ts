@@ -54,6 +54,14 @@ export function parseMountinfo(text: string): Mount[] {
   return mounts;
 }
 
+/**
+ * The cgroup and cgroup2 mounts of a mountinfo text. Only their lines are parsed: a Docker host's init
+ * process sees hundreds of overlay and bind mounts, one set per container.
+ */
+export function parseCgroupMounts(text: string): Mount[] {
+  return parseMountinfo(text.split('\n').filter((line) => line.includes(' - cgroup')).join('\n'));
+}
+
 /** A file holding one integer (`memory.current`, `cpuacct.usage`, `pids.current`). */
 export function parseInteger(text: string): number {
   const trimmed = text.trim();
@@ -260,4 +268,73 @@ export function parseAuxvPageSize(auxv: Uint8Array, wordBytes: 4 | 8, littleEndi
     if (type === AT_PAGESZ) return word(offset + wordBytes);
   }
   return undefined;
+}
+
+/** A resource limit of /proc/<pid>/limits: null for `unlimited`. */
+export interface ResourceLimit { soft: number | null; hard: number | null }
+
+/** The limits headroom watches: RLIMIT_NOFILE and RLIMIT_NPROC, by their names in /proc/<pid>/limits. */
+export interface ProcessLimits { openFiles: ResourceLimit; processes: ResourceLimit }
+
+function limitValue(text: string, line: string): number | null {
+  if (text === 'unlimited') return null;
+  if (!isDecimal(text)) throw new FormatError(`not a limit: ${JSON.stringify(line.slice(0, 80))}`);
+  return Number(text);
+}
+
+/** The lines of the limits headroom reads: the name, then the soft and the hard limit. */
+const LIMIT_LINES = {
+  openFiles: { label: 'Max open files', pattern: /^Max open files +(\S+) +(\S+)/m },
+  processes: { label: 'Max processes', pattern: /^Max processes +(\S+) +(\S+)/m },
+} as const;
+
+/** The soft and hard values of a line of /proc/<pid>/limits (proc(5): `%-25s %-20s %-20s %-10s`). */
+function limitLine(text: string, name: keyof typeof LIMIT_LINES): ResourceLimit {
+  const { label, pattern } = LIMIT_LINES[name];
+  const match = pattern.exec(text);
+  if (!match) throw new FormatError(`limits has no well-formed "${label}" line`);
+  return { soft: limitValue(match[1]!, match[0]), hard: limitValue(match[2]!, match[0]) };
+}
+
+/** `/proc/<pid>/limits`: a header line, then one line per resource with its soft and hard limit. */
+export function parseProcessLimits(text: string): ProcessLimits {
+  if (!text.startsWith('Limit ')) throw new FormatError('limits does not start with its header');
+  return { openFiles: limitLine(text, 'openFiles'), processes: limitLine(text, 'processes') };
+}
+
+/** The capabilities that exempt a process from RLIMIT_NPROC (kernel/fork.c: copy_process). */
+const CAP_SYS_ADMIN = 21n;
+const CAP_SYS_RESOURCE = 24n;
+
+export interface ProcessIdentity {
+  /** The real user id: the one RLIMIT_NPROC counts the process under. */
+  realUid: number;
+  threads: number;
+  /** Holds CAP_SYS_ADMIN or CAP_SYS_RESOURCE in its effective set. */
+  exemptByCapability: boolean;
+}
+
+function statusField(text: string, name: string): string {
+  const key = `${name}:`;
+  const at = text.startsWith(key) ? 0 : text.indexOf(`\n${key}`) + 1;
+  if (at === 0 && !text.startsWith(key)) throw new FormatError(`status has no ${name} line`);
+  const end = text.indexOf('\n', at);
+  return text.slice(at + key.length, end === -1 ? text.length : end).trim();
+}
+
+/** `/proc/<pid>/status`: the real uid (first of `Uid:`), `Threads:` and the effective capabilities (`CapEff:`, hex). */
+export function parseProcessIdentity(text: string): ProcessIdentity {
+  const uid = statusField(text, 'Uid').split(/\s+/)[0] ?? '';
+  const threads = statusField(text, 'Threads');
+  const capabilities = statusField(text, 'CapEff');
+  if (!isDecimal(uid) || !isDecimal(threads) || !/^[0-9a-f]{1,16}$/.test(capabilities)) throw new FormatError('status has a malformed Uid, Threads or CapEff line');
+  const effective = BigInt(`0x${capabilities}`);
+  const holds = (capability: bigint) => ((effective >> capability) & 1n) === 1n;
+  return { realUid: Number(uid), threads: Number(threads), exemptByCapability: holds(CAP_SYS_ADMIN) || holds(CAP_SYS_RESOURCE) };
+}
+
+/** `pids.max`: the number of tasks, or null for `max`. */
+export function parsePidsMax(text: string): number | null {
+  const trimmed = text.trim();
+  return trimmed === 'max' ? null : parseInteger(trimmed);
 }

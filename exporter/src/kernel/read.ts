@@ -12,8 +12,11 @@ const buffer = Buffer.allocUnsafe(MAX_KERNEL_FILE_BYTES + 1);
 
 export interface ReadOptions {
   /**
-   * procfs hands out a whole /proc/<pid>/stat line per read: a read that leaves room is the end, and the
-   * second read that would return 0 is saved (it counts at thousands of processes).
+   * The file is one record of the kernel's seq_file (a cgroup control file, /proc/<pid>/stat, limits,
+   * status, meminfo): seq_read hands a record out whole, growing its buffer until it fits, so a read that
+   * leaves room is the end and the second read that would return 0 is saved (it counts at hundreds of
+   * containers and thousands of processes). A file of many records (cgroup.procs, tasks, mountinfo, vmstat)
+   * comes in pieces of a page when it is longer, and is read until a read returns 0.
    */
   oneRead?: boolean;
   /** An empty file is an error unless allowed (an empty cgroup.procs is valid, an empty memory.max is not). */
@@ -53,19 +56,30 @@ export function readOptionalKernelFile(file: string, options: ReadOptions = {}):
   }
 }
 
+/** Whether an error says the process exited (its /proc entry is gone, or going). */
+export function isGoneError(error: unknown): boolean {
+  const code = errorCode(error);
+  return code === 'ENOENT' || code === 'ESRCH';
+}
+
+/** Whether an error says the exporter may not read the file (another user's process; procfs mounted with hidepid). */
+export function isPermissionError(error: unknown): boolean {
+  const code = errorCode(error);
+  return code === 'EACCES' || code === 'EPERM';
+}
+
 /** A file under /proc/<pid>/: undefined when the process exited between the listing and the read. */
 export function readProcessFile(file: string, options: ReadOptions = {}): string | undefined {
   try {
     return readKernelFile(file, options);
   } catch (error) {
-    const code = errorCode(error);
-    if (code === 'ENOENT' || code === 'ESRCH') return undefined;
+    if (isGoneError(error)) return undefined;
     throw error;
   }
 }
 
-/** Parses a file's text; a format error names the file. */
-export function readParsed<T>(dir: string, name: string, parse: (text: string) => T, options: ReadOptions = {}): T {
+/** Parses a file's text; a format error names the file. Cgroup control files are one record (see oneRead). */
+export function readParsed<T>(dir: string, name: string, parse: (text: string) => T, options: ReadOptions = { oneRead: true }): T {
   // Not path.join: this runs for every file of every container of a scrape, and the names are plain.
   const file = `${dir}/${name}`;
   const text = readKernelFile(file, options);
@@ -78,32 +92,46 @@ export function readParsed<T>(dir: string, name: string, parse: (text: string) =
 
 /**
  * Readings shared by the targets of one scrape: the limits of the cgroups above them (every container of
- * an engine has the same parents). Scraper.run starts a new generation; nothing outlives it.
+ * an engine has the same parents). The scrape makes one and drops it; a reader without one reads afresh.
  */
-const shared = new Map<string, unknown>();
+export class ReadingCache {
+  private readonly outcomes = new Map<string, { value: unknown } | { error: unknown }>();
 
-export function startSharedReadings(): void {
-  shared.clear();
+  /** The reading under `key`, read once; a failure (a root without the file) is thrown again. */
+  read<T>(key: string, read: () => T): T {
+    let outcome = this.outcomes.get(key);
+    if (outcome === undefined) {
+      try {
+        outcome = { value: read() };
+      } catch (error) {
+        outcome = { error };
+      }
+      this.outcomes.set(key, outcome);
+    }
+    if ('error' in outcome) throw outcome.error;
+    return outcome.value as T;
+  }
 }
 
-/** A parent cgroup's reading, read once per scrape; a failure (a root without the file) is thrown again. */
-export function readShared<T>(key: string, read: () => T): T {
-  let outcome = shared.get(key) as { value: T } | { error: unknown } | undefined;
-  if (outcome === undefined) {
-    try {
-      outcome = { value: read() };
-    } catch (error) {
-      outcome = { error };
-    }
-    shared.set(key, outcome);
-  }
-  if ('error' in outcome) throw outcome.error;
-  return outcome.value;
+/**
+ * Where a reader may take readings others already made. `shared`: the parents' limits, one cache per scrape.
+ * `limits`: the cgroup's own limit and reservation files, kept by the cgroup's owner for as long as it
+ * knows they have not changed (host mode: until the engine reports an update or a start). Without either,
+ * every file is read afresh.
+ */
+export interface Readings {
+  shared?: ReadingCache;
+  limits?: ReadingCache;
+}
+
+/** Reads through `cache` when there is one. */
+export function readThrough<T>(cache: ReadingCache | undefined, key: string, read: () => T): T {
+  return cache === undefined ? read() : cache.read(key, read);
 }
 
 /** Like readParsed, or undefined when the file does not exist. */
 export function readOptionalParsed<T>(file: string, parse: (text: string) => T): T | undefined {
-  const text = readOptionalKernelFile(file);
+  const text = readOptionalKernelFile(file, { oneRead: true });
   if (text === undefined) return undefined;
   try {
     return parse(text);

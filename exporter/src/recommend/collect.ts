@@ -1,8 +1,9 @@
 // Reads the recommender's usage figures for each instance (and, in host mode, each container) from Prometheus.
 import type { Usage } from './decide.js';
+import type { LimitUse } from './limits.js';
 import type { PrometheusClient, Sample } from './prometheus.js';
 import { formatDuration } from '../duration.js';
-import { usageQueries, type TargetFilter } from './queries.js';
+import { usageQueries, type SeriesFilter } from './queries.js';
 
 export class NoDataError extends Error {}
 
@@ -20,7 +21,7 @@ function killCount(increase: number): number {
   return increase > 0 ? Math.max(1, Math.round(increase)) : 0;
 }
 
-function describe(filter: TargetFilter): string {
+function describe(filter: SeriesFilter): string {
   const parts = [
     filter.instance ? `instance ${JSON.stringify(filter.instance)}` : '',
     filter.container ? `container ${JSON.stringify(filter.container)}` : '',
@@ -30,7 +31,7 @@ function describe(filter: TargetFilter): string {
 }
 
 /** Usage of every instance (and container) with data in the window, or of those the filter names, evaluated at `time` (default: now). */
-export async function collectUsage(client: PrometheusClient, windowSeconds: number, filter: TargetFilter = {}, time?: number): Promise<Usage[]> {
+export async function collectUsage(client: PrometheusClient, windowSeconds: number, filter: SeriesFilter = {}, time?: number): Promise<Usage[]> {
   const queries = usageQueries(filter, formatDuration(windowSeconds));
   const names = Object.keys(queries) as (keyof typeof queries)[];
   const evaluationTime = time ?? Date.now() / 1000;
@@ -45,6 +46,19 @@ export async function collectUsage(client: PrometheusClient, windowSeconds: numb
     throw new NoDataError(`no headroom CPU and memory history${describe(filter)} in the last ${formatDuration(windowSeconds)}`);
   }
   const finite = (value: number | undefined): number | null => (value === undefined || !Number.isFinite(value) ? null : value);
+  /** The limits with a figure in the window: the limit now, its peak share and what was used at the peak. */
+  const limitUses = (key: string): LimitUse[] => {
+    const uses: LimitUse[] = [];
+    const fds = [finite(values.fdsLimit.get(key)), finite(values.fdsPeakPercent.get(key)), finite(values.fdsPeakOpen.get(key))] as const;
+    if (fds[0] !== null && fds[1] !== null && fds[2] !== null) {
+      const command = samples.fdsLimit.find((sample) => keyOf(sample.labels) === key)?.labels.command;
+      uses.push({ resource: 'nofile', limit: fds[0], peakPercent: fds[1], peakUsed: fds[2], ...(command ? { command } : {}) });
+    }
+    const pids = [finite(values.pidsLimit.get(key)), finite(values.pidsPeakPercent.get(key)), finite(values.pidsPeakTasks.get(key))] as const;
+    if (pids[0] !== null && pids[1] !== null && pids[2] !== null) uses.push({ resource: 'pids', limit: pids[0], peakPercent: pids[1], peakUsed: pids[2] });
+    return uses;
+  };
+  const composeServices = new Map(samples.memoryPeakBytes.map((sample) => [keyOf(sample.labels), sample.labels.compose_service ?? '']));
   return keys.map((key) => {
     const [instance, container] = JSON.parse(key) as [string, string];
     const usage: Usage = {
@@ -60,8 +74,11 @@ export async function collectUsage(client: PrometheusClient, windowSeconds: numb
       activeUsers: finite(activeUsers.get(instance)),
       cpuLimitCores: finite(values.cpuLimitCores.get(key)),
       memoryLimitBytes: finite(values.memoryLimitBytes.get(key)),
+      limits: limitUses(key),
     };
     if (container !== '') usage.container = container;
+    const composeService = composeServices.get(key);
+    if (composeService) usage.composeService = composeService;
     return usage;
   });
 }

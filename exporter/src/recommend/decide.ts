@@ -1,5 +1,6 @@
 // Picks a deployment size from usage figures: pure, no I/O. The recording rules (rules.ts) encode the same test.
 import { levelOf, THRESHOLDS, TIERS, tierForUsers, type Tier } from '../thresholds.js';
+import { limitChanges, type LimitChange, type LimitUse } from './limits.js';
 
 /** krr's safety margin on top of the observed usage. */
 export const DEFAULT_MARGIN = 0.15;
@@ -15,6 +16,8 @@ export interface Usage {
   instance: string;
   /** Host mode: the container; undefined for a sidecar's cgroup. */
   container?: string;
+  /** Host mode: the container's compose service, where it has one. */
+  composeService?: string;
   windowSeconds: number;
   /** Seconds from the first sample in the window to the evaluation time. */
   historySeconds: number;
@@ -29,6 +32,8 @@ export interface Usage {
   activeUsers: number | null;
   cpuLimitCores: number | null;
   memoryLimitBytes: number | null;
+  /** Descriptors and tasks against their limits, where the window has them (none where they were not read). */
+  limits?: LimitUse[];
 }
 
 export interface Sizing {
@@ -62,6 +67,8 @@ export interface Recommendation {
   usersSize: Tier['name'] | null;
   confidence: 'ok' | 'low';
   notes: string[];
+  /** Limits too low for what was used (RLIMIT_NOFILE, pids.max), with the new ones. */
+  limitChanges: LimitChange[];
 }
 
 /** CPU need: the P95 of the CPU rate plus the margin. */
@@ -114,11 +121,12 @@ export function tierOfLimits(cpuLimitCores: number | null, memoryLimitBytes: num
   return TIERS.find((tier) => tier.cpuLimitCores === cpuLimitCores && tier.memoryLimitBytes === memoryLimitBytes)?.name ?? 'custom';
 }
 
-/** `7.0 d`, `6.0 h`, `12 min`. */
+/** `7.0 d`, `6.0 h`, `12 min`, `40 s`. */
 export function humanDuration(seconds: number): string {
   if (seconds >= 86400) return `${(seconds / 86400).toFixed(1)} d`;
   if (seconds >= 3600) return `${(seconds / 3600).toFixed(1)} h`;
-  return `${Math.round(seconds / 60)} min`;
+  if (seconds >= 60) return `${Math.round(seconds / 60)} min`;
+  return `${Math.round(seconds)} s`;
 }
 
 export function recommend(usage: Usage, margin = DEFAULT_MARGIN): Recommendation {
@@ -160,5 +168,6 @@ export function recommend(usage: Usage, margin = DEFAULT_MARGIN): Recommendation
     usersSize,
     confidence,
     notes,
+    limitChanges: limitChanges(usage.limits ?? [], margin),
   };
 }

@@ -11,10 +11,10 @@ export const SUBQUERY_STEP = '1m';
 export const CPU_QUANTILE = 0.95;
 
 /** Which series to size: one instance, one container (host mode), both, or none for all of them. */
-export interface TargetFilter { instance?: string | undefined; container?: string | undefined; composeService?: string | undefined; /** Many hosts in one store: the `host` label. */ host?: string | undefined }
+export interface SeriesFilter { instance?: string | undefined; container?: string | undefined; composeService?: string | undefined; /** Many hosts in one store: the `host` label. */ host?: string | undefined }
 
 /** A label selector body such as `instance="host:9477",container="web"`; empty selects every series. */
-export function targetSelector(filter: TargetFilter, withContainer = true): string {
+export function seriesSelector(filter: SeriesFilter, withContainer = true): string {
   const matchers: string[] = [];
   if (filter.host) matchers.push(`host=${JSON.stringify(filter.host)}`);
   if (filter.instance) matchers.push(`instance=${JSON.stringify(filter.instance)}`);
@@ -34,6 +34,15 @@ export interface UsageQueries {
   firstSampleTimestamp: string;
   cpuLimitCores: string;
   memoryLimitBytes: string;
+  /** The largest share of its soft RLIMIT_NOFILE a process held in the window, 0-100. */
+  fdsPeakPercent: string;
+  /** The descriptors of the process nearest its limit, at their peak. */
+  fdsPeakOpen: string;
+  /** The last soft limit of the process nearest it, with its command. */
+  fdsLimit: string;
+  pidsPeakPercent: string;
+  pidsPeakTasks: string;
+  pidsLimit: string;
 }
 
 /** `name{selector}`, or the bare name when the selector is empty. */
@@ -45,9 +54,9 @@ export function series(name: string, selector: string): string {
  * Queries over `window` (a PromQL duration) for the series of `filter`. Each returns one sample per instance,
  * and per container in host mode; active users, the exporter's own, one per instance.
  */
-export function usageQueries(filter: TargetFilter, window: string): UsageQueries {
-  const selector = targetSelector(filter);
-  const exporterSelector = targetSelector(filter, false);
+export function usageQueries(filter: SeriesFilter, window: string): UsageQueries {
+  const selector = seriesSelector(filter);
+  const exporterSelector = seriesSelector(filter, false);
   const cpuRate = `rate(${series('headroom_cpu_usage_seconds_total', selector)}[${RATE_WINDOW}])`;
   return {
     cpuP95Cores: `quantile_over_time(${CPU_QUANTILE}, ${cpuRate}[${window}:${SUBQUERY_STEP}])`,
@@ -61,5 +70,11 @@ export function usageQueries(filter: TargetFilter, window: string): UsageQueries
     firstSampleTimestamp: `min_over_time(timestamp(${series('headroom_memory_working_set_bytes', selector)})[${window}:${SUBQUERY_STEP}])`,
     cpuLimitCores: `${series('headroom_cpu_limit_cores', selector)}`,
     memoryLimitBytes: `${series('headroom_memory_limit_bytes', selector)}`,
+    fdsPeakPercent: `max_over_time(${series('headroom_fds_percent', selector)}[${window}])`,
+    fdsPeakOpen: `max_over_time((${series('headroom_fds_percent', selector)} / 100 * ignoring (command) ${series('headroom_fds_limit', selector)})[${window}:${SUBQUERY_STEP}])`,
+    fdsLimit: `last_over_time(${series('headroom_fds_limit', selector)}[${window}])`,
+    pidsPeakPercent: `max_over_time(${series('headroom_pids_percent', selector)}[${window}])`,
+    pidsPeakTasks: `max_over_time((${series('headroom_pids_percent', selector)} / 100 * ${series('headroom_pids_limit', selector)})[${window}:${SUBQUERY_STEP}])`,
+    pidsLimit: `last_over_time(${series('headroom_pids_limit', selector)}[${window}])`,
   };
 }

@@ -7,7 +7,8 @@ import { EngineError } from '../docker/engine.js';
 import { booleanValue, commandFailure, parseSubcommandLine, type FlagSpec } from '../flags.js';
 import { parseCpus, parseMemorySize } from '../sizes.js';
 import { TIERS, tierByName, type Tier } from '../thresholds.js';
-import { applyResize, inspectContainer, type ResizeTarget } from './container.js';
+import { dockerHost } from '../docker-host.js';
+import { applyResize, inspectContainer } from './container.js';
 import { describePlan, planResize, requestForTier, ResizeError, type SizeRequest } from './plan.js';
 
 const USAGE = `usage: headroom resize CONTAINER (--to=small|medium|large | --memory=SIZE and/or --cpus=N) [--apply]
@@ -48,21 +49,16 @@ export async function resizeCommand(argv: string[]): Promise<void> {
   if (options.targetDocker === undefined) fail('--target.docker names the engine', 2);
   const request = sizeRequest(options);
   if (Object.keys(request).length === 0) fail('nothing to change: give --to, or --memory and/or --cpus', 2);
-  const target: ResizeTarget = {
-    address: options.targetDocker!,
-    tls: { caFile: options.targetDockerTlsCa, certFile: options.targetDockerTlsCert, keyFile: options.targetDockerTlsKey },
-    procfs: options.procfs,
-    sysfs: options.sysfs,
-  };
+  const host = dockerHost({ ...options, targetDocker: options.targetDocker! });
   try {
-    const container = await inspectContainer(target, parsed.positionals[0]!);
+    const container = await inspectContainer(host, parsed.positionals[0]!);
     if (!container.State.Running) fail(`${container.Name.replace(/^\//, '')} is not running`, 1);
     const plan = planResize(container.HostConfig, request);
     process.stdout.write(`container ${container.Name.replace(/^\//, '')} (${container.Id.slice(0, 12)})\n${describePlan(plan)}\n`);
     if (Object.keys(plan.update).length === 0) { process.stdout.write('nothing to change\n'); return; }
     process.stdout.write(`update: POST /containers/${container.Id.slice(0, 12)}/update ${JSON.stringify(plan.update)}\n`);
     if (!options.apply) { process.stdout.write('dry run: nothing sent (--apply sends it)\n'); return; }
-    const { warnings, problems: found } = await applyResize(target, container, request);
+    const { warnings, problems: found } = await applyResize(host, container, request);
     for (const warning of warnings) process.stderr.write(`engine warning: ${warning}\n`);
     if (found.length > 0) fail(`applied, but the limits read back differ:\n  ${found.join('\n  ')}`, 1);
     process.stdout.write('applied: docker inspect and the cgroup show the new limits; the container kept running\n');

@@ -2,7 +2,8 @@
 // `headroom resize` and automatic sizing share.
 import { z } from 'zod';
 import { containerCgroupPath, infoSchema } from '../docker/containers.js';
-import { engineClient, engineUpdater, type EngineAddress, type EngineTls } from '../docker/engine.js';
+import type { DockerHost } from '../docker-host.js';
+import { engineClient, engineUpdater } from '../docker/engine.js';
 import { readHostLayout } from '../kernel/cgroup.js';
 import { readCpu } from '../kernel/cpu.js';
 import { readMemory } from '../kernel/memory.js';
@@ -19,19 +20,17 @@ export type ContainerAnswer = z.infer<typeof containerSchema>;
 /** The limits (in HostConfig's terms) and the working set of a container's cgroup. */
 export interface CgroupFigures { memoryBytes: number | null; memoryReservationBytes: number | null; cpuCores: number | null; workingSetBytes: number }
 
-export interface ResizeTarget { address: EngineAddress; tls: EngineTls; procfs: string; sysfs: string }
-
-export async function inspectContainer(target: ResizeTarget, container: string): Promise<ContainerAnswer> {
-  const answer = await engineClient(target.address, target.tls).get<unknown>(`/containers/${encodeURIComponent(container)}/json`);
+export async function inspectContainer(host: DockerHost, container: string): Promise<ContainerAnswer> {
+  const answer = await engineClient(host).get<unknown>(`/containers/${encodeURIComponent(container)}/json`);
   return containerSchema.parse(answer);
 }
 
 /** The limits the container's cgroup holds, in HostConfig's terms (for comparison with what was sent), and its working set. */
-export async function readCgroupFigures(target: ResizeTarget, container: ContainerAnswer): Promise<CgroupFigures> {
-  const info = infoSchema.parse(await engineClient(target.address, target.tls).get<unknown>('/info'));
-  const location = readHostLayout(target.procfs, target.sysfs)(containerCgroupPath(container.Id, info.CgroupDriver, container.HostConfig.CgroupParent));
-  const memory = readMemory(location, target.procfs);
-  const cpu = readCpu(location, target.procfs);
+export async function readCgroupFigures(host: DockerHost, container: ContainerAnswer): Promise<CgroupFigures> {
+  const info = infoSchema.parse(await engineClient(host).get<unknown>('/info'));
+  const location = readHostLayout(host.procfs, host.sysfs)(containerCgroupPath(container.Id, info.CgroupDriver, container.HostConfig.CgroupParent));
+  const memory = readMemory(location, host.procfs);
+  const cpu = readCpu(location, host.procfs);
   return { memoryBytes: memory.limitEnforced ? memory.limitBytes : null, memoryReservationBytes: memory.reservationBytes, cpuCores: cpu.limitEnforced ? cpu.effectiveLimitCores : null, workingSetBytes: memory.workingSetBytes };
 }
 
@@ -52,11 +51,11 @@ export function differences(planned: Resources, inspected: Resources, cgroup: Cg
 export interface AppliedResize { plan: ResizePlan; warnings: string[]; after: ContainerAnswer; problems: string[] }
 
 /** Plans, sends the update, and reads the limits back; problems lists where they differ (empty: applied as planned). */
-export async function applyResize(target: ResizeTarget, container: ContainerAnswer, request: SizeRequest): Promise<AppliedResize> {
+export async function applyResize(host: DockerHost, container: ContainerAnswer, request: SizeRequest): Promise<AppliedResize> {
   const plan = planResize(container.HostConfig, request);
-  const warnings = Object.keys(plan.update).length === 0 ? [] : await engineUpdater(target.address, target.tls).updateResources(container.Id, plan.update);
-  const after = await inspectContainer(target, container.Id);
-  const problems = differences(plan.after, after.HostConfig, await readCgroupFigures(target, after));
+  const warnings = Object.keys(plan.update).length === 0 ? [] : await engineUpdater(host).updateResources(container.Id, plan.update);
+  const after = await inspectContainer(host, container.Id);
+  const problems = differences(plan.after, after.HostConfig, await readCgroupFigures(host, after));
   if (after.Id !== container.Id || after.State.StartedAt !== container.State.StartedAt) problems.push('the container was restarted');
   return { plan, warnings, after, problems };
 }

@@ -1,7 +1,7 @@
 // What a resize sends (pure): from a container's limits as `docker inspect` shows them and the sizes asked
 // for, the body of POST /containers/{id}/update and the limits the container should have afterwards.
 import { z } from 'zod';
-import { formatCpus, formatMemorySize } from '../sizes.js';
+import { DEFAULT_CPU_PERIOD, formatCpus, formatMemorySize, MIN_CPU_CORES, MIN_MEMORY_BYTES } from '../sizes.js';
 import type { Tier } from '../thresholds.js';
 
 /** The resource fields of HostConfig that a resize reads and may change. */
@@ -24,10 +24,6 @@ export type UpdateBody = Partial<Resources>;
 export interface ResizePlan { update: UpdateBody; before: Resources; after: Resources }
 
 export class ResizeError extends Error {}
-
-/** Docker refuses a memory limit under 6 MiB. */
-export const MIN_MEMORY_BYTES = 6 * 1024 * 1024;
-const DEFAULT_CPU_PERIOD = 100_000;
 
 export function requestForTier(tier: Tier): SizeRequest {
   return { memoryBytes: tier.memoryLimitBytes, cpuCores: tier.cpuLimitCores, memoryReservationBytes: tier.memoryReservationBytes };
@@ -67,7 +63,7 @@ export function planResize(before: Resources, request: SizeRequest): ResizePlan 
     throw new ResizeError(`the memory reservation (${formatMemorySize(reservationAfter)}) must stay under the limit (${formatMemorySize(memoryAfter)})`);
   }
   if (request.cpuCores !== undefined) {
-    if (!(request.cpuCores >= 0.01)) throw new ResizeError(`a CPU limit of ${request.cpuCores} is under 0.01`);
+    if (!(request.cpuCores >= MIN_CPU_CORES)) throw new ResizeError(`a CPU limit of ${request.cpuCores} is under ${MIN_CPU_CORES}`);
     if (before.CpuQuota > 0 && before.NanoCpus === 0) {
       const quota = Math.round(request.cpuCores * (before.CpuPeriod || DEFAULT_CPU_PERIOD));
       if (quota !== before.CpuQuota) update.CpuQuota = quota;

@@ -6,7 +6,6 @@ import type { BasicAuthVerifier } from './basic-auth.js';
 import { parseBasicAuthorization } from './basic-credentials.js';
 import { parseBearerAuthorization, tokenMatches } from './bearer-token.js';
 import { setSecurityHeaders } from './headers.js';
-import { AUTOSIZE_WEBHOOK_PATH } from '../autosize/paths.js';
 import type { RateLimiter } from './rate-limit.js';
 
 export const REALM = 'headroom';
@@ -17,6 +16,8 @@ export interface AccessPolicy {
   writeToken?: string;
   writeLimiter?: RateLimiter;
   overTls: boolean;
+  /** Paths whose writes carry credentials of their own, checked by their routes (the extensions' ownAuthPaths). */
+  ownAuthPaths: ReadonlySet<string>;
 }
 
 const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -35,8 +36,7 @@ function normalisedPath(request: Request): string {
 type Verdict = 'allowed' | 'status-only' | 'denied';
 
 async function judge(policy: AccessPolicy, request: Request, isWrite: boolean): Promise<Verdict> {
-  // Alertmanager's webhook carries automatic sizing's own bearer token, which its route checks.
-  if (isWrite && normalisedPath(request) === AUTOSIZE_WEBHOOK_PATH) return 'allowed';
+  if (isWrite && policy.ownAuthPaths.has(normalisedPath(request))) return 'allowed';
   const header = request.headers.authorization;
   if (!policy.basicAuth && !(isWrite && policy.writeToken !== undefined)) return 'allowed';
   if (header === undefined) return !isWrite && normalisedPath(request) === '/health' ? 'status-only' : 'denied';

@@ -1,7 +1,7 @@
 // The bearer token that POST /statistics may require, read from a file so it never shows in `ps` or the environment.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { WebConfigError } from './web-config.js';
+import { FlagError } from '../flags.js';
 
 /** The token is the file's first line, without surrounding whitespace; it must be at least this long. */
 export const MIN_TOKEN_LENGTH = 16;
@@ -16,10 +16,10 @@ export async function loadToken(file: string, what = 'statistics token file'): P
   try {
     text = await readFile(file, 'utf8');
   } catch (error) {
-    throw new WebConfigError(`${what} ${file}: cannot read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    throw new FlagError(`${what} ${file}: cannot read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
   }
   const token = parseTokenFile(text);
-  if (token === undefined) throw new WebConfigError(`${what} ${file}: the first line must hold a token of at least ${MIN_TOKEN_LENGTH} printable characters`);
+  if (token === undefined) throw new FlagError(`${what} ${file}: the first line must hold a token of at least ${MIN_TOKEN_LENGTH} printable characters`);
   return token;
 }
 

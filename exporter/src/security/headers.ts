@@ -11,6 +11,12 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
   'Cache-Control': 'no-store',
 };
 
+/**
+ * The page's own policy (exporter/src/ui/): scripts, styles and data from this origin only, no inline code
+ * or style, nothing framed. Replaces the one above on the page itself.
+ */
+export const PAGE_CONTENT_SECURITY_POLICY = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+
 /** HSTS only means something over TLS. */
 export const STRICT_TRANSPORT_SECURITY = 'max-age=31536000';
 

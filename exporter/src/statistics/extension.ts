@@ -1,13 +1,20 @@
 // The statistics feature as an exporter extension: opens and migrates the database, prunes, mounts
 // /statistics, registers its metrics and the required `database` health check.
 import type { ProbeCheck } from '../health.js';
-import type { Extension, ExtensionFactory } from '../serve.js';
-import { databaseLocation, describeLocation, openDatabase } from './database.js';
-import { createStatisticsMetrics } from './metrics.js';
+import type { Extension, ExtensionContext, ExtensionFactory } from '../extension.js';
+import { databaseLocation, describeLocation, openDatabase, type OpenDatabase } from './database.js';
+import { registerStatisticsFamilies } from './metrics.js';
 import { migrateToLatest } from './migrations/index.js';
 import { Pruner } from './retention.js';
 import { mountStatisticsRoutes } from './routes.js';
 import { StatisticsStore } from './store.js';
+
+declare module '../extension.js' {
+  interface Provisions {
+    /** The statistics store's database (migrated), for the features that keep their records beside it. */
+    database: OpenDatabase;
+  }
+}
 
 /** The database check's bound: well under the container healthcheck's timeout. */
 export const DATABASE_CHECK_TIMEOUT_MS = 2000;
@@ -27,7 +34,7 @@ export function databaseCheck(store: StatisticsStore, description: string): Prob
   };
 }
 
-export const statisticsExtension: ExtensionFactory = async ({ config, registry, log, shared }): Promise<Extension> => {
+async function startStatistics({ config, registry, log }: ExtensionContext): Promise<Extension> {
   const location = databaseLocation(config.databaseUrl, config.dataDir);
   const description = describeLocation(location);
   const open = await openDatabase(location, log);
@@ -41,10 +48,10 @@ export const statisticsExtension: ExtensionFactory = async ({ config, registry, 
     throw new Error(`${description}: ${(error as Error).message}`);
   }
   log.info({ database: description }, 'statistics database ready');
-  shared.database = open;
-  const metrics = createStatisticsMetrics(registry, () => store.activity(Date.now()), log);
+  const counts = registerStatisticsFamilies(registry, () => store.activity(Date.now()), log);
   return {
-    mount: (app) => mountStatisticsRoutes(app, { store, metrics, pruner, log }),
+    mount: (app) => mountStatisticsRoutes(app, { store, counts, pruner, log }),
+    provides: { database: open },
     links: [{ path: '/statistics', title: 'Usage statistics' }],
     probes: [databaseCheck(store, description)],
     close: async () => {
@@ -52,4 +59,6 @@ export const statisticsExtension: ExtensionFactory = async ({ config, registry, 
       await store.close();
     },
   };
-};
+}
+
+export const statisticsExtension: ExtensionFactory = { name: 'the statistics store', start: startStatistics };

@@ -1,7 +1,9 @@
-// Statistics metrics: counters updated by the routes, gauges read from the database at scrape time.
-import { Counter, Gauge, type Registry } from 'prom-client';
+// Statistics families: counts the routes keep, and gauges read from the database when /metrics is rendered.
 import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import { registerFamily } from '../scrape/exposition.js';
 import { Refreshed } from '../refreshed.js';
+import { counter, gauge, Tally } from '../scrape/samples.js';
 import type { ActivityTotals } from './store.js';
 
 export const REJECTION_REASONS = ['unsupported_media_type', 'too_large', 'malformed_json', 'invalid', 'conflict', 'unavailable'] as const;
@@ -15,19 +17,29 @@ export const GAUGE_READ_TIMEOUT_MS = 2000;
  */
 export const GAUGE_SCRAPE_WAIT_MS = 10;
 
-export interface StatisticsMetrics {
-  received: Counter;
-  duplicates: Counter;
-  rejected: Counter<'reason'>;
+const RECEIVED = counter('headroom_statistics_reports_received_total', 'Usage reports stored (answered 201).');
+const DUPLICATES = counter('headroom_statistics_reports_duplicate_total', 'Usage reports resent with a report_id already stored (answered 200, not stored again).');
+const REJECTED = counter('headroom_statistics_reports_rejected_total', 'Usage reports refused, by reason.', ['reason']);
+const INSTALLATIONS_ACTIVE = gauge('headroom_statistics_installations_active', 'Installations whose latest usage report is within the window (NaN while the database cannot be read).', ['window']);
+const ACTIVE_USERS = gauge('headroom_statistics_active_users', 'Active users summed over the latest report of every installation active in the last 7 days (NaN while the database cannot be read).');
+
+/** What the routes count. */
+export interface StatisticsCounts {
+  received: Tally;
+  duplicates: Tally;
+  rejected: Tally;
 }
 
-export function createStatisticsMetrics(registry: Registry, readActivity: () => Promise<ActivityTotals>, log: Logger): StatisticsMetrics {
-  const received = new Counter({ name: 'headroom_statistics_reports_received_total', help: 'Usage reports stored (answered 201).', registers: [registry] });
-  const duplicates = new Counter({ name: 'headroom_statistics_reports_duplicate_total', help: 'Usage reports resent with a report_id already stored (answered 200, not stored again).', registers: [registry] });
-  const rejected = new Counter({ name: 'headroom_statistics_reports_rejected_total', help: 'Usage reports refused, by reason.', labelNames: ['reason'], registers: [registry] });
-  for (const reason of REJECTION_REASONS) rejected.inc({ reason }, 0);
+export function registerStatisticsFamilies(registry: Registry, readActivity: () => Promise<ActivityTotals>, log: Logger): StatisticsCounts {
+  const counts: StatisticsCounts = { received: new Tally(), duplicates: new Tally(), rejected: new Tally() };
+  counts.received.declare({});
+  counts.duplicates.declare({});
+  for (const reason of REJECTION_REASONS) counts.rejected.declare({ reason });
+  registerFamily(registry, RECEIVED, () => counts.received.samples());
+  registerFamily(registry, DUPLICATES, () => counts.duplicates.samples());
+  registerFamily(registry, REJECTED, () => counts.rejected.samples());
 
-  // One read fills both gauges: prom-client collects them concurrently, and the second joins the read the first started.
+  // One read fills both gauges: prom-client renders them concurrently, and the second joins the read the first started.
   const activity = new Refreshed<ActivityTotals | undefined>(
     () => withTimeout(readActivity(), GAUGE_READ_TIMEOUT_MS),
     (error) => {
@@ -37,26 +49,15 @@ export function createStatisticsMetrics(registry: Registry, readActivity: () => 
     0,
   );
   const read = async () => (await activity.current(GAUGE_SCRAPE_WAIT_MS))?.value;
-  new Gauge({
-    name: 'headroom_statistics_installations_active',
-    help: 'Installations whose latest usage report is within the window (NaN while the database cannot be read).',
-    labelNames: ['window'],
-    registers: [registry],
-    async collect() {
-      const totals = await read();
-      this.set({ window: '24h' }, totals?.installationsActive24h ?? Number.NaN);
-      this.set({ window: '7d' }, totals?.installationsActive7d ?? Number.NaN);
-    },
+  registerFamily(registry, INSTALLATIONS_ACTIVE, async () => {
+    const totals = await read();
+    return [
+      { labels: { window: '24h' }, value: totals?.installationsActive24h ?? Number.NaN },
+      { labels: { window: '7d' }, value: totals?.installationsActive7d ?? Number.NaN },
+    ];
   });
-  new Gauge({
-    name: 'headroom_statistics_active_users',
-    help: 'Active users summed over the latest report of every installation active in the last 7 days (NaN while the database cannot be read).',
-    registers: [registry],
-    async collect() {
-      this.set((await read())?.activeUsers ?? Number.NaN);
-    },
-  });
-  return { received, duplicates, rejected };
+  registerFamily(registry, ACTIVE_USERS, async () => [{ labels: {}, value: (await read())?.activeUsers ?? Number.NaN }]);
+  return counts;
 }
 
 function withTimeout<T>(promise: Promise<T>, timeoutMs: number): Promise<T> {

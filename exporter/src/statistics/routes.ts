@@ -3,13 +3,13 @@ import { isUtf8 } from 'node:buffer';
 import express, { type Express, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
 import { MAX_BODY_BYTES, type Rejection } from './limits.js';
-import type { RejectionReason, StatisticsMetrics } from './metrics.js';
+import type { RejectionReason, StatisticsCounts } from './metrics.js';
 import type { Pruner } from './retention.js';
 import type { StatisticsStore } from './store.js';
 
 export interface RouteDeps {
   store: StatisticsStore;
-  metrics: StatisticsMetrics;
+  counts: StatisticsCounts;
   pruner: Pruner;
   log: Logger;
   now?: () => number;
@@ -50,11 +50,11 @@ function reasonForParseError(error: { type?: string; status?: number }): { statu
 }
 
 export function mountStatisticsRoutes(app: Express, deps: RouteDeps): void {
-  const { store, metrics, pruner, log } = deps;
+  const { store, counts, pruner, log } = deps;
   const now = deps.now ?? Date.now;
 
   const reject = (response: Response, status: number, reason: RejectionReason, rejection: Rejection) => {
-    metrics.rejected.inc({ reason });
+    counts.rejected.add({ reason });
     response.status(status).json(rejection);
   };
 
@@ -83,12 +83,12 @@ export function mountStatisticsRoutes(app: Express, deps: RouteDeps): void {
       }
       switch (outcome.kind) {
         case 'created':
-          metrics.received.inc();
+          counts.received.add();
           response.status(201).json({ id: outcome.id });
           pruner.afterInsert(receivedAt);
           return;
         case 'duplicate':
-          metrics.duplicates.inc();
+          counts.duplicates.add();
           response.status(200).json({ id: outcome.id, duplicate: true });
           return;
         case 'conflict':
