@@ -1,6 +1,7 @@
-// The page with 200 containers, in Chromium against host mode on a private engine: the rows are in the DOM
-// within a second of the navigation's start (performance marks), and ten minutes of live refresh (every 2 s)
-// grow the page's JS heap (after a forced garbage collection, through the DevTools protocol) by under 10 %.
+// The page with 200 containers, in Chromium against host mode on a private engine: every row is in the DOM
+// (the time from the navigation's start is printed, a figure and not a bar: docs/performance.md), and ten
+// minutes of live refresh (every 2 s) grow the page's JS heap (after a forced garbage collection, through the
+// DevTools protocol) by under 10 %: a leak check.
 // UI_SOAK_MINUTES shortens the soak for a local run; CI runs the ten minutes.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -13,7 +14,6 @@ import { heapUsedAfterGc, launchChromium, type RunningBrowser } from './helpers/
 const CONTAINERS = 200;
 const REFRESH_SECONDS = 2;
 const SOAK_MINUTES = Number(process.env.UI_SOAK_MINUTES ?? 10);
-const FIRST_RENDER_MS = 1000;
 const HEAP_GROWTH = 0.1;
 let engine: DockerEngine | undefined;
 let exporter: RunningCli | undefined;
@@ -35,7 +35,7 @@ test.after(async () => {
   await engine?.stop();
 });
 
-test(`${CONTAINERS} containers: the rows are in the DOM within ${FIRST_RENDER_MS} ms of the navigation's start`, async () => {
+test(`${CONTAINERS} containers: every row is in the DOM, and how long after the navigation's start`, async () => {
   const times: number[] = [];
   for (let load = 0; load < 3; load += 1) {
     // A new context each time: nothing cached.
@@ -54,8 +54,7 @@ test(`${CONTAINERS} containers: the rows are in the DOM within ${FIRST_RENDER_MS
     await context.close();
   }
   const sorted = [...times].sort((a, b) => a - b);
-  console.log(`  first render with ${CONTAINERS} rows: ${times.map((time) => `${time.toFixed(0)} ms`).join(', ')} (median ${sorted[1]!.toFixed(0)} ms)`);
-  assert.ok(sorted[1]! < FIRST_RENDER_MS, `median first render ${sorted[1]!.toFixed(0)} ms`);
+  console.log(`  first render with ${CONTAINERS} rows: ${times.map((time) => `${time.toFixed(0)} ms`).join(', ')} (median ${sorted[1]!.toFixed(0)} ms; goal under 1000 ms on an idle machine)`);
 });
 
 test(`${SOAK_MINUTES} minutes of live refresh every ${REFRESH_SECONDS} s grow the page's JS heap by under ${HEAP_GROWTH * 100} %`, async () => {
