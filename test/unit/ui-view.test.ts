@@ -32,6 +32,16 @@ test('a row\'s level is the worse of memory and CPU, against the thresholds modu
   assert.equal(levelsInfo().map((level) => level.color), [LEVEL_COLORS.info.rgb, LEVEL_COLORS.warning.rgb, LEVEL_COLORS.critical.rgb, LEVEL_COLORS.danger.rgb]);
 });
 
+test('a row\'s level counts its other limits too (descriptors, tasks), and says which it has', () => {
+  const base = { ...limits(MIB, 1), [METRIC.memoryPercent]: 10, [METRIC.cpuPercent]: 10 };
+  const plain = rowOf(reading('web', base), undefined, none, undefined);
+  assert.equal([plain.level, plain.limits], ['info', []]);
+  const row = rowOf(reading('web', { ...base, headroom_fds_percent: 97, headroom_pids_percent: 50 }), undefined, none, undefined);
+  assert.is(row.level, 'critical');
+  assert.equal(row.limits, [{ resource: 'fds', percent: 97, level: 'critical' }, { resource: 'pids', percent: 50, level: 'info' }]);
+  assert.is(rowOf(reading('web', { ...base, headroom_nproc_percent: 100 }), undefined, none, undefined).level, 'danger');
+});
+
 test('the size now: a tier whose limits both match, custom otherwise, unlimited without limits', () => {
   for (const tier of TIERS) assert.is(sizeNow(new Map(Object.entries(limits(tier.memoryLimitBytes, tier.cpuLimitCores)))), tier.name);
   assert.is(sizeNow(new Map(Object.entries(limits(TIERS[0]!.memoryLimitBytes, 3)))), 'custom');

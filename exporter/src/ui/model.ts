@@ -1,5 +1,6 @@
 // The page's own vocabulary: what it is told of each watched target and where it hears it from. Everything of
 // the page (history, view, API, front end) depends on these types; only source.ts knows the exporter's internals.
+import { RESOURCES } from '../thresholds.js';
 import type { Decision } from './web/api-types.js';
 
 /** The series the page reads, by their names in /metrics. */
@@ -19,7 +20,8 @@ export const METRIC = {
   containerRestarts: 'headroom_container_restarts_total',
   containerOomKills: 'headroom_container_oom_kills_total',
 } as const;
-export const METRIC_NAMES: readonly string[] = Object.values(METRIC);
+/** Resources whose level counts in a row's beside memory and CPU, by the family of their percent. */
+export const OTHER_LIMITS = RESOURCES.filter((resource) => resource.name !== 'memory' && resource.name !== 'cpu');
 
 export type TargetKind = 'process' | 'cgroup' | 'container';
 

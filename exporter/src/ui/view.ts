@@ -5,7 +5,7 @@ import { recommend, tierOfLimits, type Usage } from '../recommend/decide.js';
 import { sizingVariables } from '../recommend/envfile.js';
 import { reasonOf } from '../recommend/report.js';
 import type { HistorySummary } from './history.js';
-import { METRIC, type Reading, type SizingDecision } from './model.js';
+import { METRIC, OTHER_LIMITS, type Reading, type SizingDecision } from './model.js';
 import type { LevelInfo, Recommended, Row, SizeName, TierInfo } from './web/api-types.js';
 
 export function levelsInfo(): LevelInfo[] {
@@ -80,6 +80,10 @@ export function rowOf(reading: Reading, summary: HistorySummary | undefined, rec
   const memoryLevel = levelOf(memoryPercent ?? Number.NaN);
   const cpuLevel = levelOf(cpuPercent ?? Number.NaN);
   const container = target.kind === 'container';
+  const limits = OTHER_LIMITS.flatMap((resource) => {
+    const percent = get(resource.percentFamily);
+    return percent === null ? [] : [{ resource: resource.name, percent, level: levelOf(percent) }];
+  });
   return {
     key: target.key,
     name: target.name,
@@ -87,7 +91,7 @@ export function rowOf(reading: Reading, summary: HistorySummary | undefined, rec
     compose_project: target.composeProject,
     compose_service: target.composeService,
     status: engine?.status ?? 'running',
-    level: worstLevel([memoryLevel, cpuLevel]),
+    level: worstLevel([memoryLevel, cpuLevel, ...limits.map((limit) => limit.level)]),
     memory: {
       working_set_bytes: get(METRIC.memoryWorkingSet),
       limit_bytes: get(METRIC.memoryLimit),
@@ -105,6 +109,7 @@ export function rowOf(reading: Reading, summary: HistorySummary | undefined, rec
       throttled_share: summary?.throttledShare ?? null,
       level: cpuLevel,
     },
+    limits,
     oom_kills: { total: get(container ? METRIC.containerOomKills : METRIC.memoryOomKills), recent: summary?.oomKills ?? 0 },
     restarts: { total: container ? get(METRIC.containerRestarts) : null, recent: summary?.restarts ?? 0 },
     last_exit: engine?.lastExit ?? null,

@@ -49,6 +49,8 @@ export interface Row {
   level: LevelName;
   memory: { working_set_bytes: number | null; limit_bytes: number | null; limit_enforced: boolean; reservation_bytes: number | null; percent: number | null; level: LevelName };
   cpu: { percent: number | null; used_cores: number | null; limit_cores: number | null; limit_enforced: boolean; reservation_cores: number | null; throttled_share: number | null; level: LevelName };
+  /** The other limits the row's level counts (fds, pids, nproc), each where the target has a figure for it. */
+  limits: Array<{ resource: string; percent: number; level: LevelName }>;
   /** total: since the container was created (host mode) or in the cgroup; recent: within the page's history. */
   oom_kills: { total: number | null; recent: number };
   restarts: { total: number | null; recent: number };

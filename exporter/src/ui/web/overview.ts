@@ -131,8 +131,10 @@ export class OverviewTable {
     setLevel(view.badge, 'badge', row.level);
     setText(view.badge, row.level);
     const where = [row.compose_project, row.compose_service].filter(Boolean).join(' / ');
-    setText(view.sub, [where, row.status === 'running' ? '' : row.status].filter(Boolean).join(' · '));
-    view.haystack = `${row.name} ${row.compose_project} ${row.compose_service} ${row.level} ${row.status}`.toLowerCase();
+    // A limit other than memory and CPU shows once it is past info: it may be what sets the row's level.
+    const limits = row.limits.filter((limit) => limit.level !== 'info').map((limit) => `${limit.resource} ${formatPercent(limit.percent)}`).join(', ');
+    setText(view.sub, [where, row.status === 'running' ? '' : row.status, limits].filter(Boolean).join(' · '));
+    view.haystack = `${row.name} ${row.compose_project} ${row.compose_service} ${row.level} ${row.status} ${limits}`.toLowerCase();
 
     const { memory, cpu } = row;
     const memoryShown = memory.working_set_bytes === null ? '–' : `${formatBytes(memory.working_set_bytes)} of ${memory.limit_enforced ? formatBytes(memory.limit_bytes) : `${formatBytes(memory.limit_bytes)} (host, no limit)`} · ${formatPercent(memory.percent)}`;
