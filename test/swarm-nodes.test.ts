@@ -120,7 +120,7 @@ test.after(async () => {
 test('make swarm-up from the manager converges: the exporter and its gate on all three nodes, pulled from the registry', async () => {
   const up = await timed('make swarm-up', () => make('swarm-up', ['SIZE=small']));
   stackUp = true;
-  assert.match(up.stdout + up.stderr, `${image}`);
+  assert.match(up.stdout, `The push refers to repository [${registry!.host}/headroom]`);
   const replicas = await timed('convergence', () => waitFor('every service of the stack running', async () => {
     const listed = lines((await manager().docker(['service', 'ls', '--filter', STACK_LABEL, '--format', '{{.Name}} {{.Mode}} {{.Replicas}}'])).stdout);
     const converged = listed.filter((line) => /^\S+ \S+ (\d+)\/\1$/.test(line) && !line.endsWith(' 0/0'));
@@ -128,9 +128,10 @@ test('make swarm-up from the manager converges: the exporter and its gate on all
   }, 300_000, 2000));
   for (const service of ['exporter', 'gate']) assert.ok(replicas.includes(`headroom_${service} global 3/3`), `${service}: ${replicas.join(', ')}`);
   for (const index of [1, 2] as const) {
-    const images = lines((await worker(index).docker(['image', 'ls', '--format', '{{.Repository}}:{{.Tag}}'])).stdout);
-    assert.ok(images.includes(image), `worker ${index} pulled ${image}: ${images.join(' ')}`);
-    assert.not.ok(images.includes('headroom:local'), 'nothing built on a worker');
+    // docker stack deploy pins the image by the digest the registry gave: the node keeps it untagged.
+    const images = lines((await worker(index).docker(['image', 'ls', '--format', '{{.Repository}}'])).stdout);
+    assert.ok(images.includes(`${registry!.host}/headroom`), `worker ${index} pulled ${image}: ${images.join(' ')}`);
+    assert.not.ok(images.includes('headroom'), 'nothing built on a worker');
   }
 });
 
@@ -138,7 +139,8 @@ test('no file of the checkout is mounted in any task\'s container, on any node',
   for (const [index, engine] of engines.entries()) {
     const ids = lines((await engine.docker(['ps', '--quiet', '--filter', STACK_LABEL])).stdout);
     assert.ok(ids.length > 0, `${HOSTNAMES[index]} runs tasks`);
-    const mounts = JSON.parse((await engine.docker(['inspect', '--format', '{{json .Mounts}}', ...ids])).stdout.replace(/\]\n\[/g, ',')) as Array<{ Type: string; Source: string; Destination: string }>;
+    const mounts = lines((await engine.docker(['inspect', '--format', '{{json .Mounts}}', ...ids])).stdout).flatMap((line) => JSON.parse(line) as Array<{ Type: string; Source: string; Destination: string }>);
+    assert.ok(mounts.some((mount) => mount.Destination === '/var/run/docker.sock'), `${HOSTNAMES[index]}: the mounts are read`);
     const fromCheckout = mounts.filter((mount) => mount.Source.startsWith(`${REPO_ROOT}/`) || mount.Source === REPO_ROOT);
     assert.equal(fromCheckout, [], `${HOSTNAMES[index]}`);
   }
@@ -180,7 +182,7 @@ test('a container on a worker OOM-killed at its limit fires the danger alert nam
 
 test('automatic sizing on a worker: the task\'s container raised in place, the drift from the service\'s spec recorded; a new task has the spec\'s limits again', async () => {
   const small = tierByName('small')!;
-  await manager().docker(['service', 'create', '--detach', '--name', 'sized', '--constraint', 'node.hostname==hd-worker2', '--limit-memory', String(small.memoryLimitBytes), '--limit-cpu', String(small.cpuLimitCores),
+  await manager().docker(['service', 'create', '--detach', '--name', 'sized', '--no-healthcheck', '--constraint', 'node.hostname==hd-worker2', '--limit-memory', String(small.memoryLimitBytes), '--limit-cpu', String(small.cpuLimitCores),
     '--container-label', 'headroom.autosize=true', '--entrypoint', 'sleep', image, 'infinity']);
   const container = async () => waitFor('the task of sized running on hd-worker2', async () => lines((await worker(2).docker(['ps', '--quiet', '--filter', 'label=com.docker.swarm.service.name=sized'])).stdout)[0], 120_000, 1000);
   const first = await container();
@@ -194,12 +196,15 @@ test('automatic sizing on a worker: the task\'s container raised in place, the d
     const response = await fetchWithin(url('HEADROOM_PORT', '/autosize/alertmanager', worker(2)), 30_000, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(payload) });
     return response.status === 200 ? response.json() : undefined;
   }, 60_000, 2000) as { decisions?: Array<{ result: string; reason: string }> };
-  const decisions = await (await fetchWithin(url('HEADROOM_PORT', `/autosize?container=${encodeURIComponent(name)}`, worker(2)), 10_000)).json() as { decisions: Array<{ result: string; reason: string; toMemoryBytes: number | null }> };
+  const decisions = await (await fetchWithin(url('HEADROOM_PORT', `/autosize?container=${encodeURIComponent(name)}`, worker(2)), 10_000)).json() as { decisions: Array<{ result: string; reason: string; to: { memory_bytes: number } | null }> };
   const decision = decisions.decisions[0];
   assert.ok(decision, `a decision for ${name}: ${JSON.stringify(answer)}`);
   assert.is(decision!.result, 'applied', decision!.reason);
   assert.match(decision!.reason, 'swarm service sized', 'the record names the service whose spec still holds the old limits');
-  assert.is(await memory(first), decision!.toMemoryBytes, 'raised in place');
+  const raised = decision!.to!.memory_bytes;
+  assert.ok(raised > small.memoryLimitBytes, `raised: ${raised}`);
+  assert.is(await memory(first), raised, 'raised in place');
+  process.stdout.write(`[swarm-nodes] in place: ${name} ${small.memoryLimitBytes} -> ${raised} bytes; ${decision!.reason}\n`);
   const spec = JSON.parse((await manager().docker(['service', 'inspect', '--format', '{{json .Spec.TaskTemplate.Resources.Limits}}', 'sized'])).stdout) as { MemoryBytes: number };
   assert.is(spec.MemoryBytes, small.memoryLimitBytes, 'the service\'s spec is unchanged');
   // A new task (here forced; a reschedule or a node failure does the same) gets the spec's limits.
@@ -209,7 +214,7 @@ test('automatic sizing on a worker: the task\'s container raised in place, the d
     return id !== first ? id : undefined;
   }, 120_000, 1000);
   assert.is(await memory(second), small.memoryLimitBytes, 'the new task has the spec\'s limit again');
-  await manager().docker(['service', 'rm', 'sized']);
+  process.stdout.write(`[swarm-nodes] the next task of sized: ${await memory(second)} bytes (the spec's)\n`);
 });
 
 test('a worker\'s engine killed: its target goes down and an alert names the node; nothing else stops; back, its exporter is scheduled and scraped again', async () => {
@@ -231,6 +236,7 @@ test('a worker\'s engine killed: its target goes down and an alert names the nod
 });
 
 test('make swarm-down leaves nothing on any node; stopping the engines leaves no namespace, interface or mount', async () => {
+  await manager().docker(['service', 'rm', 'sized'], { check: false });
   await timed('make swarm-down', () => make('swarm-down', ['ARGS=-v']));
   stackUp = false;
   assert.equal(lines((await manager().docker(['service', 'ls', '--quiet'])).stdout), []);
