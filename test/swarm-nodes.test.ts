@@ -220,8 +220,8 @@ test('automatic sizing on a worker: the task\'s container raised in place, the d
 test('a worker\'s engine killed: its target goes down and an alert names the node; nothing else stops; back, its exporter is scheduled and scraped again', async () => {
   const before = await Promise.all([manager(), worker(1)].map(runningNames));
   worker(2).kill();
-  const alert = await timed('node-down alert', () => waitFor('an alert naming hd-worker2', async () => {
-    return (await alerts()).find((candidate) => candidate.labels.node === 'hd-worker2' && candidate.state === 'firing' && (candidate.labels.alertname ?? '').startsWith('HeadroomExporter'));
+  const alert = await timed('node-down alert', () => waitFor('HeadroomExporterGone naming hd-worker2', async () => {
+    return (await alerts()).find((candidate) => candidate.labels.node === 'hd-worker2' && candidate.state === 'firing' && candidate.labels.alertname === 'HeadroomExporterGone');
   }, 420_000, 5000));
   assert.is(alert.labels.node, 'hd-worker2');
   const live = (await targets()).filter((target) => target.health === 'up').map((target) => target.labels.node).sort();
