@@ -7,6 +7,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { PROBE_MAX_AGE_MS } from '../exporter/src/health.js';
 import { parseCpus, parseMemorySize } from '../exporter/src/sizes.js';
 import { DEFAULT_TIER, TIERS, levelOf, tierByName, type Tier } from '../exporter/src/thresholds.js';
 import { COMPOSE_DIR } from './helpers/compose-file.js';
@@ -229,16 +230,20 @@ test('docs/stack.md levels: in a real cgroup of the small tier, the demo reaches
     };
     assert.is((await memoryLevel()).level, 'info');
 
+    // /health answers from a scrape up to PROBE_MAX_AGE_MS old (it scrapes only when the last one is older),
+    // so a change shows there within that age plus the demo's own time to allocate or free.
+    const levelChange = PROBE_MAX_AGE_MS + 15_000;
     for (const [percent, level] of [[85, 'warning'], [97, 'critical']] as const) {
       const pushed = await call(`${url}/memory?percent=${percent}`, 'POST');
       assert.is(pushed.code, 200);
       const reached = await waitFor(`memory at ${level}`, async () => {
         const current = await memoryLevel();
         return current.level === level ? current : undefined;
-      }, 15_000, 250).catch(async (error: Error) => { throw new Error(`${error.message}: ${JSON.stringify(await memoryLevel())}`); });
+      }, levelChange, 250).catch(async (error: Error) => { throw new Error(`${error.message}: ${JSON.stringify(await memoryLevel())}`); });
       assert.ok(reached.percent > percent - 5 && reached.percent < percent + 3, `percent=${percent} gave ${reached.percent} % in the exporter`);
       assert.is((await call(`${url}/memory`, 'DELETE')).code, 200);
-      await waitFor('memory back to info', async () => (await memoryLevel()).level === 'info', 15_000, 250);
+      await waitFor('memory back to info', async () => (await memoryLevel()).level === 'info', levelChange, 250)
+        .catch(async (error: Error) => { throw new Error(`${error.message}: ${JSON.stringify(await memoryLevel())}`); });
     }
 
     const before = valueOf(await scrape(`${exporterUrl}/metrics`), 'headroom_memory_oom_kills_total') ?? 0;
