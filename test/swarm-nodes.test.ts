@@ -189,16 +189,19 @@ test('automatic sizing on a worker: the task\'s container raised in place, the d
   const name = (await worker(2).docker(['inspect', '--format', '{{.Name}}', first])).stdout.trim().replace(/^\//, '');
   const memory = async (id: string) => Number((await worker(2).docker(['inspect', '--format', '{{.HostConfig.Memory}}', id])).stdout.trim());
   assert.is(await memory(first), small.memoryLimitBytes);
-  // Alertmanager's webhook, as it would post the critical alert, to the exporter of the node the task runs on.
+  // Alertmanager's webhook, as it would post the critical alert: to the exporter on the manager, which does not
+  // run the container and passes the alert on to the other nodes' exporters (--autosize.peers).
   const token = readFileSync(path.join(REPO_ROOT, 'compose', 'autosize-token'), 'utf8').trim();
   const payload = { version: '4', status: 'firing', receiver: 'autosize', groupLabels: {}, commonLabels: {}, alerts: [{ status: 'firing', labels: { alertname: 'HeadroomMemoryHigh', severity: 'critical', container: name, node: 'hd-worker2' }, startsAt: new Date().toISOString() }] };
-  const answer = await waitFor('the exporter on hd-worker2 acting on the webhook', async () => {
-    const response = await fetchWithin(url('HEADROOM_PORT', '/autosize/alertmanager', worker(2)), 30_000, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(payload) });
+  const answer = await waitFor('the exporter on the manager passing the webhook on', async () => {
+    const response = await fetchWithin(url('HEADROOM_PORT', '/autosize/alertmanager', manager()), 60_000, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(payload) });
     return response.status === 200 ? response.json() : undefined;
-  }, 60_000, 2000) as { decisions?: Array<{ result: string; reason: string }> };
+  }, 60_000, 2000) as { decisions: Array<{ container: string; result: string }> };
+  assert.equal(answer.decisions.map((decision) => [decision.container, decision.result]), [[name, 'applied']], 'the decision of hd-worker2\'s exporter, answered back');
+  // Recorded where it was made: hd-worker2's exporter.
   const decisions = await (await fetchWithin(url('HEADROOM_PORT', `/autosize?container=${encodeURIComponent(name)}`, worker(2)), 10_000)).json() as { decisions: Array<{ result: string; reason: string; to: { memory_bytes: number } | null }> };
   const decision = decisions.decisions[0];
-  assert.ok(decision, `a decision for ${name}: ${JSON.stringify(answer)}`);
+  assert.ok(decision, `a decision for ${name} on hd-worker2: ${JSON.stringify(answer)}`);
   assert.is(decision!.result, 'applied', decision!.reason);
   assert.match(decision!.reason, 'swarm service sized', 'the record names the service whose spec still holds the old limits');
   const raised = decision!.to!.memory_bytes;
