@@ -14,9 +14,12 @@ COMPOSE_OVERRIDE ?=
 SIZE ?=
 ENV_FILE ?= .env
 STACK = $(COMPOSE) -p headroom -f compose/docker-compose.yml -f compose/compose-only.yml $(foreach file,$(COMPOSE_OVERRIDE),-f $(file)) $(if $(wildcard $(ENV_FILE)),--env-file $(ENV_FILE))
-# The same stack on Docker Swarm: compose/swarm.yml over the compose file, then COMPOSE_OVERRIDE.
+# The same stack on Docker Swarm: compose/swarm-stack.mjs merges the compose file, compose/swarm.yml and
+# COMPOSE_OVERRIDE, with the checkout's files as Swarm configs and secrets. HEADROOM_IMAGE: where the
+# exporter's image is pushed and every node pulls it from (REGISTRY/headroom:TAG); unset, headroom:local,
+# which only a single-node swarm has.
 DOCKER ?= docker
-SWARM_FILES = -c compose/docker-compose.yml -c compose/swarm.yml $(foreach file,$(COMPOSE_OVERRIDE),-c $(file))
+HEADROOM_IMAGE ?=
 STACK_SIZES = node compose/stack-env.mjs --size='$(SIZE)' --env-path='$(ENV_FILE)'
 # The bearer token of automatic sizing's webhook (the exporter and Alertmanager mount it): made once per
 # checkout, random, never committed.
@@ -104,8 +107,11 @@ logs: ## Follow the local stack's logs (ARGS=SERVICE for one)
 ps: ## List the local stack's containers and their health
 	$(STACK) ps
 
-swarm-up: build $(AUTOSIZE_TOKEN) ## Deploy the stack on this swarm as stack headroom, the exporter on every node (SIZE=...; HEADROOM_IMAGE for many nodes)
-	@sizes="$$($(STACK_SIZES))" && echo "sizes:" $$sizes && env $$sizes $(STACK) build exporter && env $$sizes PROMETHEUS_CONFIG=prometheus-swarm.yml $(DOCKER) stack deploy --prune $(SWARM_FILES) headroom
+swarm-up: build $(AUTOSIZE_TOKEN) ## Deploy the stack on this swarm as stack headroom, the exporter on every node (SIZE=...; HEADROOM_IMAGE=REGISTRY/headroom:TAG for many nodes)
+	@sizes="$$($(STACK_SIZES))" && echo "sizes:" $$sizes && env $$sizes $(STACK) build exporter \
+	  && if [ -n '$(HEADROOM_IMAGE)' ]; then $(DOCKER) tag headroom:local '$(HEADROOM_IMAGE)' && $(DOCKER) push '$(HEADROOM_IMAGE)'; fi \
+	  && stack="$$(node compose/swarm-stack.mjs $(COMPOSE_OVERRIDE))" \
+	  && echo "$$stack" | env $$sizes HEADROOM_IMAGE='$(HEADROOM_IMAGE)' $(DOCKER) stack deploy --prune --with-registry-auth -c - headroom
 
 swarm-down: ## Remove the stack from the swarm and wait until its containers and network are gone (ARGS=-v: its volumes too)
 	DOCKER='$(DOCKER)' bash compose/swarm-down.sh $(ARGS)

@@ -27,6 +27,9 @@ export const RESTART_COUNT = 2;
 export const RESTART_WINDOW = '30m';
 
 /** `for` of every alert, in seconds; the runbook justifies each. */
+/** How long a vanished exporter target is remembered by HeadroomExporterGone. */
+export const EXPORTER_GONE_WINDOW = '1h';
+
 export const FOR_SECONDS = {
   memory: { warning: 5 * 60, critical: 2 * 60, danger: 0 },
   memoryOomKill: 0,
@@ -37,6 +40,7 @@ export const FOR_SECONDS = {
   healthCheck: HEALTHCHECK.intervalSeconds * HEALTHCHECK.retries,
   exporterDown: 2 * 60,
   exporterAbsent: 5 * 60,
+  exporterGone: 2 * 60,
   restarting: 0,
   // Descriptors and tasks are not compressible either: at the limit the next open() or fork() fails.
   fds: { warning: 5 * 60, critical: 2 * 60, danger: 0 },
@@ -223,6 +227,13 @@ export function alertingRules(options: RuleOptions = DEFAULT_RULE_OPTIONS): Aler
       'HeadroomExporterDown', 'critical', `${up} == 0`, FOR_SECONDS.exporterDown,
       'The headroom exporter cannot be scraped',
       'Prometheus failed to scrape {{ $labels.instance }} (job {{ $labels.job }}) for ' + formatDuration(FOR_SECONDS.exporterDown) + ': CPU and memory of the service are not watched.',
+    ),
+    alert(
+      // Service discovery drops a target whose node is down (Swarm shuts a global service's task down there):
+      // its up series ends rather than reading 0, and HeadroomExporterDown cannot fire.
+      'HeadroomExporterGone', 'critical', `max_over_time(${up}[${EXPORTER_GONE_WINDOW}]) unless on(job, instance) ${up}`, FOR_SECONDS.exporterGone,
+      'A headroom exporter is no longer discovered',
+      'Prometheus scraped {{ $labels.instance }} (job {{ $labels.job }}{{ with $labels.node }}, node {{ . }}{{ end }}) in the last ' + EXPORTER_GONE_WINDOW + ' and has had no such target for ' + formatDuration(FOR_SECONDS.exporterGone) + ': its node is down or left, or the exporter was removed; CPU and memory there are not watched.',
     ),
     alert(
       'HeadroomExporterAbsent', 'critical', `absent(${up})`, FOR_SECONDS.exporterAbsent,

@@ -97,6 +97,13 @@ export interface DockerEngine {
    * no step's cache key, but their presence is (see composeBuildOverride).
    */
   proxyBuildArgs(): Promise<Record<string, string>>;
+  /**
+   * A node failing: SIGKILL to the daemon, its containerd, its containers' processes; the directory, the mounts
+   * and the namespace stay for restart() (or stop()).
+   */
+  kill(): void;
+  /** Starts the daemon again on the same directory (after kill()) and waits until it answers. */
+  restart(): Promise<void>;
   /** Removes every container, network and volume, stops the daemon, removes what it left (see the top), removes dir. */
   stop(): Promise<void>;
 }
@@ -216,6 +223,37 @@ function clientEnv(dir: string): NodeJS.ProcessEnv {
 
 const lines = (text: string | undefined) => (text ?? '').split('\n').map((line) => line.trim()).filter(Boolean);
 
+const containerCgroups = (id: string) => entries(CGROUP_ROOT).map((controller) => path.join(CGROUP_ROOT, controller, 'docker', id)).filter((cgroup) => existsSync(cgroup));
+
+/**
+ * SIGKILL to what runs of the engine in dir: the daemon, its containers' processes (by their cgroups, for
+ * the containers of root/containers/ that were not there before it started), the processes in its network
+ * namespace and those naming dir (its containerd, the shims). Returns those containers' IDs.
+ */
+function killEngineProcesses(dir: string, before: HostRecord = readHostRecord(dir), namespace = namespaceOfRecord(readIfThere(path.join(dir, 'netns'))?.trim() ?? ''), joined = readIfThere(path.join(dir, 'netns-joined'))?.trim()): string[] {
+  const pid = Number(readIfThere(path.join(dir, 'pid')) ?? readIfThere(path.join(dir, 'daemon-pid')) ?? NaN);
+  const ids = entries(path.join(dir, 'root', 'containers')).filter((id) => /^[0-9a-f]{64}$/.test(id) && !before.containerCgroups.includes(id));
+  if (Number.isFinite(pid) && alive(pid)) process.kill(pid, 'SIGKILL');
+  for (const id of ids) {
+    for (const cgroup of containerCgroups(id)) {
+      for (const task of lines(readIfThere(path.join(cgroup, 'cgroup.procs')))) {
+        try { process.kill(Number(task), 'SIGKILL'); } catch { /* gone */ }
+      }
+    }
+  }
+  const leftovers = () => [...new Set([...processesMentioning(dir), ...(namespace ? processesIn(namespace) : []), ...(joined ? processesIn({ path: joined }) : [])])].filter(alive);
+  for (const leftover of leftovers()) {
+    try { process.kill(leftover, 'SIGKILL'); } catch { /* gone */ }
+  }
+  const deadline = Date.now() + 5000;
+  while (leftovers().length > 0 && Date.now() < deadline) sleepSync(100);
+  return ids;
+}
+
+function readHostRecord(dir: string): HostRecord {
+  return JSON.parse(readIfThere(path.join(dir, 'host-before.json')) ?? '{"loadBalancerFiles":[],"containerCgroups":[]}') as HostRecord;
+}
+
 /**
  * Takes an engine down and removes what it made on the host, found from what its directory records;
  * synchronous, so that it also runs on the way out of a test process. Through the API while the daemon
@@ -231,8 +269,10 @@ function cleanupEngine(dir: string): string[] {
   const mark = (what: string) => { if (process.env.HEADROOM_ENGINE_DEBUG) process.stderr.write(`[docker-engine] ${what} at ${Date.now() - t0} ms\n`); };
   const env = clientEnv(dir);
   const pid = Number(readIfThere(path.join(dir, 'pid')) ?? readIfThere(path.join(dir, 'daemon-pid')) ?? NaN);
-  const before = JSON.parse(readIfThere(path.join(dir, 'host-before.json')) ?? '{"loadBalancerFiles":[],"containerCgroups":[]}') as HostRecord;
+  const before = readHostRecord(dir);
   const namespace = namespaceOfRecord(readIfThere(path.join(dir, 'netns'))?.trim() ?? '');
+  // A LAN's node (EngineOptions.namespace): its processes are this engine's, the namespace is the LAN's.
+  const joined = readIfThere(path.join(dir, 'netns-joined'))?.trim();
   // Every network the engine announced while it ran (watchNetworks), and below, those it still has.
   const networkIds = new Set(lines(readIfThere(path.join(dir, 'networks'))));
   const docker = (args: string[], timeoutMs = 60_000): string | undefined => {
@@ -266,24 +306,8 @@ function cleanupEngine(dir: string): string[] {
     }
   }
   mark('daemon gone');
-  // Containers still running (the daemon died before removing them): their cgroups name them.
-  const ids = entries(path.join(dir, 'root', 'containers')).filter((id) => /^[0-9a-f]{64}$/.test(id) && !before.containerCgroups.includes(id));
-  const cgroupsOf = (id: string) => entries(CGROUP_ROOT).map((controller) => path.join(CGROUP_ROOT, controller, 'docker', id)).filter((cgroup) => existsSync(cgroup));
-  for (const id of ids) {
-    for (const cgroup of cgroupsOf(id)) {
-      for (const task of lines(readIfThere(path.join(cgroup, 'cgroup.procs')))) {
-        try { process.kill(Number(task), 'SIGKILL'); } catch { /* gone */ }
-      }
-    }
-  }
-  if (Number.isFinite(pid) && alive(pid)) process.kill(pid, 'SIGKILL');
-  const leftovers = () => [...new Set([...processesMentioning(dir), ...(namespace ? processesIn(namespace) : [])])].filter(alive);
-  for (const leftover of leftovers()) {
-    try { process.kill(leftover, 'SIGKILL'); } catch { /* gone */ }
-  }
-  const deadline = Date.now() + 5000;
-  while (leftovers().length > 0 && Date.now() < deadline) sleepSync(100);
-  for (const id of ids) for (const cgroup of cgroupsOf(id)) spawnSync('rmdir', [cgroup]);
+  const ids = killEngineProcesses(dir, before, namespace, joined);
+  for (const id of ids) for (const cgroup of containerCgroups(id)) spawnSync('rmdir', [cgroup]);
   mark('leftover processes gone');
   for (const point of mountsUnder(dir)) spawnSync('umount', ['--lazy', point]);
   mark('unmounted');
@@ -388,10 +412,21 @@ export interface EngineOptions {
   tmpfs?: string;
   /** How long the daemon may take to answer /_ping (default 60 s). */
   readyTimeoutMs?: number;
+  /**
+   * A namespace made by the caller, one node of a LAN (netns.ts createLan), instead of one of its own: the
+   * engine runs there alone and stop() kills what runs there, but the namespace stays the LAN's.
+   */
+  namespace?: NetworkNamespace;
+  /**
+   * The daemon's host name, in a UTS namespace of its own: engines on one machine otherwise all report the
+   * machine's, and a swarm's nodes would all have the same name.
+   */
+  hostname?: string;
 }
 
 /** Starts a private dockerd in a network namespace of its own and waits until it answers. */
 export async function startEngine(options: EngineOptions = {}): Promise<DockerEngine> {
+  if (options.hostname !== undefined && !/^[a-z0-9][a-z0-9-]{0,62}$/.test(options.hostname)) throw new Error(`not a host name: ${options.hostname}`);
   installExitHandlers();
   sweepAbandonedEngines();
   const dir = mkdtempSync(path.join(ENGINES_BASE, ENGINE_PREFIX));
@@ -407,8 +442,13 @@ export async function startEngine(options: EngineOptions = {}): Promise<DockerEn
       mkdirSync(path.join(dir, 'root'));
       await runCommand('mount', ['-t', 'tmpfs', '-o', `size=${options.tmpfs},mode=0711`, 'headroom-docker', path.join(dir, 'root')]);
     }
-    namespace = createNamespace();
-    writeFileSync(path.join(dir, 'netns'), namespace.record);
+    if (options.namespace) {
+      namespace = options.namespace;
+      writeFileSync(path.join(dir, 'netns-joined'), namespace.path);
+    } else {
+      namespace = createNamespace();
+      writeFileSync(path.join(dir, 'netns'), namespace.record);
+    }
   } catch (error) {
     engines.delete(dir);
     cleanupEngine(dir);
@@ -420,36 +460,50 @@ export async function startEngine(options: EngineOptions = {}): Promise<DockerEn
   // The daemon logs to a file and runs in a session of its own: a Ctrl-C reaches the test process, whose
   // handler takes the engine down in order, and the daemon outlives a test process killed outright, so
   // that the next engine's sweep can still remove its containers and networks through the API.
-  // nsenter enters the namespace and executes dockerd in its place (same pid).
+  // nsenter enters the namespace and executes dockerd in its place (same pid); with a host name, unshare and
+  // sh do the same (unshare without --fork, sh with exec).
+  const named = options.hostname === undefined ? [] : ['unshare', '--uts', '--', 'sh', '-c', 'echo "$0" > /proc/sys/kernel/hostname && exec "$@"', options.hostname];
   const logFile = path.join(dir, 'dockerd.log');
-  const logFd = openSync(logFile, 'a');
-  const daemon = spawn('nsenter', [`--net=${namespace.path}`, '--', DOCKERD,
-    `--config-file=${configFile}`,
-    `--data-root=${path.join(dir, 'root')}`,
-    `--exec-root=${path.join(dir, 'exec')}`,
-    `-H`, `unix://${socket}`,
-    `--pidfile=${path.join(dir, 'pid')}`,
-    ...DOCKERD_FLAGS,
-    ...(options.extraFlags ?? []),
-  ], { stdio: ['ignore', logFd, logFd], detached: true, env: { ...process.env, DOCKER_HOST: undefined } as NodeJS.ProcessEnv });
-  closeSync(logFd);
-  daemon.unref();
-  writeFileSync(path.join(dir, 'daemon-pid'), String(daemon.pid));
   const log = () => readIfThere(logFile) ?? '';
   const env = clientEnv(dir);
-  try {
+  const launch = async (): Promise<void> => {
+    const logFd = openSync(logFile, 'a');
+    const daemon = spawn('nsenter', [`--net=${namespace.path}`, '--', ...named, DOCKERD,
+      `--config-file=${configFile}`,
+      `--data-root=${path.join(dir, 'root')}`,
+      `--exec-root=${path.join(dir, 'exec')}`,
+      `-H`, `unix://${socket}`,
+      `--pidfile=${path.join(dir, 'pid')}`,
+      ...DOCKERD_FLAGS,
+      ...(options.extraFlags ?? []),
+    ], { stdio: ['ignore', logFd, logFd], detached: true, env: { ...process.env, DOCKER_HOST: undefined } as NodeJS.ProcessEnv });
+    closeSync(logFd);
+    daemon.unref();
+    writeFileSync(path.join(dir, 'daemon-pid'), String(daemon.pid));
     await waitFor(`dockerd in ${dir}`, async () => {
       if (daemon.exitCode !== null || daemon.signalCode !== null) throw new Error(`dockerd exited ${daemon.exitCode ?? daemon.signalCode}`);
       const { status, body } = await engineGet(socket, '/_ping');
       return status === 200 && body === 'OK';
     }, options.readyTimeoutMs ?? 60_000, 100);
+  };
+  try {
+    await launch();
   } catch (error) {
     const text = log();
     engines.delete(dir);
     cleanupEngine(dir);
     throw new Error(`${(error as Error).message}\n${text.slice(-4000)}`);
   }
-  const networkWatch = watchNetworks(socket, path.join(dir, 'networks'));
+  let networkWatch = watchNetworks(socket, path.join(dir, 'networks'));
+
+  const kill = (): void => {
+    networkWatch.destroy();
+    killEngineProcesses(dir);
+  };
+  const restart = async (): Promise<void> => {
+    await launch();
+    networkWatch = watchNetworks(socket, path.join(dir, 'networks'));
+  };
 
   const clientOptions = (more: CommandOptions = {}): CommandOptions => ({ ...more, env: { ...env, ...more.env } });
   const docker = (args: string[], more?: CommandOptions) => runCommand(DOCKER_CLI, args, clientOptions(more));
@@ -472,7 +526,7 @@ export async function startEngine(options: EngineOptions = {}): Promise<DockerEn
     if (problems.length > 0) throw new Error(`stopping the engine in ${dir}:\n${problems.join('\n')}\n${text.slice(-2000)}`);
   };
 
-  return { dir, namespace, address: namespace.address, socket, host: env.DOCKER_HOST!, env, docker, compose, log, proxyBuildArgs, stop };
+  return { dir, namespace, address: namespace.address, socket, host: env.DOCKER_HOST!, env, docker, compose, log, proxyBuildArgs, kill, restart, stop };
 }
 
 /** `--build-arg NAME=VALUE` for each argument. */

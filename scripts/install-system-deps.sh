@@ -13,6 +13,7 @@ command -v docker-compose >/dev/null || need+=(docker-compose)
 # another `docker` earlier on PATH does not count) and mmdebstrap (the stand-in images' Debian base).
 # The tests start private daemons of their own (scripts/docker-engine.ts), never the system's.
 { [ -x /usr/sbin/dockerd ] && [ -x /usr/bin/docker ]; } || need+=(docker.io)
+[ -x /usr/bin/docker-registry ] || need+=(docker-registry)
 command -v mmdebstrap >/dev/null || need+=(mmdebstrap)
 # Debian's Chromium: the page's and the HTML report's suites drive it with playwright-core (test/helpers/browser.ts).
 [ -x /usr/bin/chromium ] || need+=(chromium)

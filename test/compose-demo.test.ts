@@ -140,13 +140,17 @@ test('make up hands compose the resolved sizes and the env file; make down/ps/lo
       assert.is(result.code, 0, result.stderr);
       assert.match(result.stdout, `args -p headroom -f compose/docker-compose.yml -f compose/compose-only.yml --env-file ${envFile} ${target}`);
     }
-    // make swarm-up: the same sizes, the image built by compose, then docker stack deploy with the swarm files.
+    // make swarm-up: the same sizes, the image built by compose, pushed when HEADROOM_IMAGE says where, then
+    // docker stack deploy of the stack file compose/swarm-stack.mjs writes (on its standard input).
     const fakeDocker = path.join(scratch, 'docker.sh');
-    writeFileSync(fakeDocker, '#!/bin/sh\necho "docker $PROMETHEUS_CONFIG $MEMORY_LIMIT $CPU_LIMIT args $*"\n', { mode: 0o755 });
-    const swarm = await make(['swarm-up', 'SIZE=large', `ENV_FILE=${path.join(scratch, 'absent')}`, `DOCKER=${fakeDocker}`]);
+    writeFileSync(fakeDocker, '#!/bin/sh\necho "docker $HEADROOM_IMAGE $MEMORY_LIMIT $CPU_LIMIT args $*"\nif [ "$1" = stack ]; then grep -c "^  headroom_" ; fi\n', { mode: 0o755 });
+    const swarm = await make(['swarm-up', 'SIZE=large', `ENV_FILE=${path.join(scratch, 'absent')}`, `DOCKER=${fakeDocker}`, 'HEADROOM_IMAGE=registry.example:5000/headroom:1']);
     assert.is(swarm.code, 0, swarm.stderr);
     assert.match(swarm.stdout, 'args -p headroom -f compose/docker-compose.yml -f compose/compose-only.yml build exporter');
-    assert.match(swarm.stdout, `docker prometheus-swarm.yml ${largeEnv.MEMORY_LIMIT} ${largeEnv.CPU_LIMIT} args stack deploy --prune -c compose/docker-compose.yml -c compose/swarm.yml headroom`);
+    assert.match(swarm.stdout, 'args tag headroom:local registry.example:5000/headroom:1\n');
+    assert.match(swarm.stdout, 'args push registry.example:5000/headroom:1\n');
+    assert.match(swarm.stdout, `docker registry.example:5000/headroom:1 ${largeEnv.MEMORY_LIMIT} ${largeEnv.CPU_LIMIT} args stack deploy --prune --with-registry-auth -c - headroom\n`);
+    assert.ok(Number(swarm.stdout.trim().split('\n').at(-1)) > 5, `the stack file's configs and secrets reach stack deploy: ${swarm.stdout}`);
     const bad = await make(['up', 'SIZE=huge']);
     assert.is.not(bad.code, 0);
     assert.not.match(bad.stdout, 'args', 'compose is not run with a bad SIZE');

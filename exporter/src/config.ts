@@ -13,6 +13,13 @@ function optionalPath(raw: string): string | undefined | null {
   return raw === '' ? undefined : raw;
 }
 
+/** HOST:PORT, or '' for none. */
+function optionalHostPort(raw: string): { host: string; port: number } | undefined | null {
+  if (raw === '') return undefined;
+  const match = /^([A-Za-z0-9][A-Za-z0-9.-]*):(\d{1,5})$/.exec(raw);
+  return match && Number(match[2]) > 0 && Number(match[2]) < 65536 ? { host: match[1]!, port: Number(match[2]) } : null;
+}
+
 function nonNegativeNumber(raw: string): number | null {
   return /^\d+(\.\d+)?$/.test(raw) ? Number(raw) : null;
 }
@@ -54,6 +61,7 @@ export const serveFlags = {
   autosizeEnvFile: { name: 'autosize.env-file', default: '', form: 'FILE', help: 'Compose env file that gets the new sizes of --autosize.env-service\'s container, so the next `make up` keeps them.', parse: optionalPath },
   autosizeEnvProject: { name: 'autosize.env-project', default: 'headroom', form: 'NAME', help: 'The compose project of --autosize.env-service (make up\'s is headroom).', parse: (raw: string) => (raw === '' ? null : raw) },
   autosizeEnvService: { name: 'autosize.env-service', default: 'demo', form: 'NAME', help: 'The compose service whose sizes the env file holds.', parse: (raw: string) => (raw === '' ? null : raw) },
+  autosizePeers: { name: 'autosize.peers', default: '', form: 'HOST:PORT', help: 'On a swarm: the name that resolves to every node\'s exporter, and their port (the stack\'s exporter:9477). An alert of a container this exporter does not run is passed on to the others, once, over plain HTTP with the same token.', parse: optionalHostPort },
   autosizeHost: { name: 'autosize.host', default: '', form: 'NAME', help: 'Where many hosts share an Alertmanager or a database: this host\'s name, as the alerts\' `host` label gives it. Alerts of other hosts are ignored; decisions are kept per host.', parse: (raw: string) => raw },
   uiEnabled: { name: 'ui.enabled', boolean: true, default: 'true', form: 'true|false', help: 'The page at / (every watched container, live) and its JSON API under /api/v1/; off, / is a list of links.', parse: booleanValue },
   uiRefreshInterval: { name: 'ui.refresh-interval', default: '15s', form: 'DURATION (e.g. 15s)', help: 'How often the page refreshes its figures (a scrape no older than this is reused), and the step of its in-process history.', parse: (raw: string) => { const seconds = parseDuration(raw); return seconds !== null && seconds >= 1 && seconds <= 600 ? seconds : null; } },

@@ -3,6 +3,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { decideDown, decideUp, type AutosizeSettings, type ContainerView, type HostView } from '../../exporter/src/autosize/policy.js';
 import { actingAlerts, webhookSchema } from '../../exporter/src/autosize/payload.js';
+import { swarmDrift } from '../../exporter/src/autosize/autosizer.js';
+import { alertsOf } from '../../exporter/src/autosize/peers.js';
 import { recommend, type Usage } from '../../exporter/src/recommend/decide.js';
 import { tierByName } from '../../exporter/src/thresholds.js';
 
@@ -75,6 +77,22 @@ test('down: one tier when the recommender, with enough history, finds a smaller 
   assert.match(reason(decideDown({ ...atMedium, cpuReservationCores: 1.5 }, HOST, NONE, SETTINGS, NOW, quiet)), /^reservation: small's CPU limit 1\.0 is under the reservation 1\.5/);
   assert.match(reason(decideDown({ ...atMedium, workingSetBytes: 0.95 * GiB }, HOST, NONE, SETTINGS, NOW, quiet)), /^usage: a memory limit of 1024M is under the working set 973M plus 15 %/);
   assert.match(reason(decideDown(atMedium, HOST, { lastAppliedAt: NOW - 1000, appliedInLastDay: 1 }, SETTINGS, NOW, quiet)), /^cooldown/);
+});
+
+test('on a swarm an applied decision says the service\'s spec keeps its limits, and the command that keeps the new ones', () => {
+  const drift = swarmDrift('shop_web', { size: 'medium', memoryLimitBytes: 2048 * 2 ** 20, cpuLimitCores: 2 });
+  assert.match(drift, 'in place only: this container is a task of swarm service shop_web, whose spec keeps its own limits');
+  assert.ok(drift.endsWith('docker service update --limit-memory 2048M --limit-cpu 2.0 shop_web'), drift);
+  // Only the limits the decision set: a container without a CPU limit is not given one.
+  assert.ok(swarmDrift('db', { size: 'large', memoryLimitBytes: 4096 * 2 ** 20, cpuLimitCores: null }).endsWith('docker service update --limit-memory 4096M db'));
+});
+
+test('passing alerts on to the peers: only those of the containers this exporter does not run', () => {
+  const alert = (container: string) => ({ status: 'firing' as const, labels: { alertname: 'HeadroomMemoryHigh', severity: 'critical', container }, startsAt: '2026-12-04T00:00:00Z' });
+  const payload = { version: '4' as const, status: 'firing' as const, receiver: 'autosize', groupLabels: {}, commonLabels: {}, alerts: [alert('here'), alert('elsewhere')] };
+  assert.equal(alertsOf(payload, ['elsewhere'])?.alerts.map((one) => one.labels.container), ['elsewhere']);
+  assert.is(alertsOf(payload, []), undefined);
+  assert.is(alertsOf(payload, ['nowhere']), undefined);
 });
 
 test('the webhook payload: critical and danger HeadroomMemoryHigh and HeadroomCpuHigh of a container act; the rest is ignored', () => {

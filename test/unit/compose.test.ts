@@ -412,7 +412,43 @@ test('the swarm override: valid for docker-compose too; the exporter and its gat
   assert.is(path.posix.join(prometheusMount.target, path.posix.basename(swarmGate.values.readOnlySocket!)), swarmGate.values.readOnlySocket);
   assert.ok(Object.keys((swarm as { volumes?: Record<string, unknown> }).volumes ?? {}).includes(readOnlyVolume), 'swarm.yml declares the volume');
   assert.match(JSON.stringify(compose.services.prometheus!.volumes), '/etc/headroom/compose/prometheus.yml');
-  assert.match(readFileSync(COMPOSE_FILE, 'utf8'), './${PROMETHEUS_CONFIG:-prometheus.yml}:/etc/headroom/compose/prometheus.yml:ro');
+  assert.ok(swarmVolumes('prometheus').some((mount) => mount.target === '/etc/headroom/compose/prometheus.yml' && mount.source.endsWith('/prometheus-swarm.yml')), 'swarm discovery\'s configuration, at the same target');
+});
+
+test('the swarm stack file (compose/swarm-stack.mjs): no bind mount of the checkout; its files as configs, the tokens as secrets, at the same targets', async () => {
+  const result = await run(process.execPath, [path.join(COMPOSE_DIR, 'swarm-stack.mjs')], { cwd: REPO_ROOT });
+  assert.is(result.code, 0, result.stderr);
+  type Reference = { source: string; target: string };
+  type StackService = { volumes?: string[]; configs?: Reference[]; secrets?: Reference[]; image?: string };
+  const stack = parse(result.stdout) as { services: Record<string, StackService>; configs: Record<string, { name: string; file: string }>; secrets: Record<string, { name: string; file: string }> };
+  assert.equal(Object.keys(stack.services).sort(), Object.keys(services).sort());
+  const checkout = (source: string) => path.resolve(COMPOSE_DIR, source).startsWith(`${REPO_ROOT}/`);
+  for (const [name, service] of Object.entries(stack.services)) {
+    for (const entry of service.volumes ?? []) {
+      const mount = parseMount(interpolate(entry, {}), COMPOSE_DIR);
+      assert.ok(mount.kind === 'volume' || !checkout(mount.source), `${name} bind-mounts ${mount.source}`);
+    }
+  }
+  // Every file docker-compose.yml mounts from the checkout reaches the same target; a folder, file by file.
+  const handed = (name: string) => [...(stack.services[name]!.configs ?? []), ...(stack.services[name]!.secrets ?? [])];
+  for (const [name, service] of Object.entries(services)) {
+    for (const mount of (service.volumes ?? []).map((entry) => parseMount(entry, COMPOSE_DIR)).filter((candidate) => candidate.kind === 'bind' && checkout(candidate.source))) {
+      const file = mount.target === '/etc/headroom/compose/prometheus.yml' ? path.join(COMPOSE_DIR, 'prometheus-swarm.yml') : mount.source;
+      const references = handed(name).filter((reference) => reference.target === mount.target || reference.target.startsWith(`${mount.target}/`));
+      assert.ok(references.length > 0, `${name}: ${mount.target}`);
+      if (!statSync(mount.source).isDirectory()) {
+        const object = stack.configs[references[0]!.source] ?? stack.secrets[references[0]!.source]!;
+        assert.is(object.file, file, `${name}: ${mount.target}`);
+      }
+    }
+  }
+  assert.ok(handed('prometheus').some((reference) => reference.target === '/etc/headroom/alerting-rules/headroom.rules.yml'), 'the rules, file by file');
+  assert.equal(Object.values(stack.secrets).map((secret) => path.basename(secret.file)).sort(), ['autosize-token', 'sms-gateway-token']);
+  assert.equal((stack.services.exporter!.secrets ?? []).map((secret) => secret.target), ['/etc/headroom/autosize-token']);
+  for (const object of [...Object.values(stack.configs), ...Object.values(stack.secrets)]) {
+    assert.ok(object.name.length <= 64 && /^headroom_[A-Za-z0-9-]+_[0-9a-f]{12}$/.test(object.name), object.name);
+  }
+  assert.is(stack.services.exporter!.image, '${HEADROOM_IMAGE:-headroom:local}', 'the image stays for docker stack deploy to interpolate');
 });
 
 test('Prometheus on a swarm: promtool check config; the exporters found through the gate, labelled with node, service and host', async () => {

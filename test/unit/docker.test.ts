@@ -58,6 +58,9 @@ test('on a swarm the stack is the project and the swarm service, without the sta
   assert.equal(composeIdentity({ 'com.docker.stack.namespace': 'shop', 'com.docker.swarm.service.name': 'web' }), { compose_project: 'shop', compose_service: 'web' });
   assert.equal(composeIdentity({ 'com.docker.swarm.service.name': 'lonely' }), { compose_project: '', compose_service: '' }, 'a service created without a stack');
   assert.equal(composeIdentity({ ...task, 'com.docker.compose.project': 'p', 'com.docker.compose.service': 's' }), { compose_project: 'p', compose_service: 's' });
+  // The swarm service's full name, for automatic sizing's record: its spec holds the next task's limits.
+  assert.is(containerFacts(inspect({ Config: { Image: 'x', Env: null, Labels: task } }), 'cgroupfs').swarmService, 'headroom_demo');
+  assert.is(containerFacts(inspect(), 'cgroupfs').swarmService, undefined);
 });
 
 test('history: a kill of PID 1 (oom event, then die with OOMKilled) counts once, and survives the restart', () => {

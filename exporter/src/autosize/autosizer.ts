@@ -19,6 +19,18 @@ import type { ActingAlert } from './payload.js';
 import { DAY_MS, decideDown, decideUp, describeLimits, type AutosizeSettings, type ContainerView, type Direction, type RecentChanges, type Destination, type Verdict } from './policy.js';
 import type { AutosizeStore, Decision } from './store.js';
 
+/**
+ * What an applied decision on a swarm task's container says (docs/autosize.md, "On a swarm"): the change is
+ * in place, the service's spec keeps its limits, and the next task of the service gets those.
+ */
+export function swarmDrift(service: string, destination: Destination): string {
+  const flags = [
+    destination.memoryLimitBytes === null ? '' : ` --limit-memory ${formatMemorySize(destination.memoryLimitBytes)}`,
+    destination.cpuLimitCores === null ? '' : ` --limit-cpu ${formatCpus(destination.cpuLimitCores)}`,
+  ].join('');
+  return `; in place only: this container is a task of swarm service ${service}, whose spec keeps its own limits, and the service's next task (a reschedule, a node failure, docker service update) gets those again; to keep this size: docker service update${flags} ${service}`;
+}
+
 export interface AutosizerDeps {
   watcher: { list(): WatchedContainer[] };
   dockerHost: DockerHost;
@@ -182,7 +194,7 @@ export class Autosizer {
     }
     this.persist(facts, destination);
     const reason = `${direction === 'up' ? 'raised' : 'lowered'} to ${destination.size} (${describeLimits(destination.memoryLimitBytes, destination.cpuLimitCores)}) from ${describeLimits(view.memoryLimitBytes, view.cpuLimitCores)}`;
-    return this.finish(facts, base, { reason, destination }, 'applied');
+    return this.finish(facts, base, { reason: facts.swarmService === undefined ? reason : `${reason}${swarmDrift(facts.swarmService, destination)}`, destination }, 'applied');
   }
 
   /** Writes the new sizes into the env file when the container is the compose service it sizes. */

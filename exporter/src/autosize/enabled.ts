@@ -92,7 +92,7 @@ export async function startAutosize({ config, registry, log, need }: ExtensionCo
   };
   log.info(shownSettings, 'automatic sizing on');
   return {
-    mount: (app) => mountAutosizeRoutes(app, { token, autosizer, store, settings: shownSettings, host: config.autosizeHost, log }),
+    mount: (app) => mountAutosizeRoutes(app, { token, autosizer, store, settings: shownSettings, host: config.autosizeHost, log, ...(config.autosizePeers ? { peers: config.autosizePeers } : {}) }),
     links: [{ path: '/autosize', title: 'Automatic sizing' }],
     ownAuthPaths: [AUTOSIZE_WEBHOOK_PATH],
     provides: { autosizeStore: store },

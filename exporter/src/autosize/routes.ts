@@ -6,6 +6,7 @@ import { parseBearerAuthorization, tokenMatches } from '../security/bearer-token
 import type { Autosizer } from './autosizer.js';
 import { actingAlerts, webhookSchema } from './payload.js';
 import { AUTOSIZE_WEBHOOK_PATH } from './paths.js';
+import { alertsOf, FORWARDED_HEADER, forwardToPeers, type Peers } from './peers.js';
 import { publicDecision, type AutosizeStore, type Decision } from './store.js';
 
 export const MAX_WEBHOOK_BYTES = 256 * 1024;
@@ -18,6 +19,8 @@ export interface AutosizeRouteDeps {
   settings: Record<string, unknown>;
   /** --autosize.host: alerts labelled with another host are not this exporter's; '' acts on every alert. */
   host: string;
+  /** --autosize.peers: where the alerts of containers this exporter does not run are passed on. */
+  peers?: Peers;
   log: Logger;
 }
 
@@ -73,11 +76,15 @@ export function mountAutosizeRoutes(app: Express, deps: AutosizeRouteDeps): void
       response.status(500).json({ error: 'internal error' });
       return;
     }
-    if (acting.length > 0 && decisions.length === 0) {
-      response.status(404).json({ error: `no running container named ${[...new Set(unknown)].join(', ')}`, ignored });
+    const answered = decisions.map(publicDecision);
+    const passOn = deps.peers && request.headers[FORWARDED_HEADER] === undefined ? alertsOf(payload.data, unknown) : undefined;
+    if (passOn) answered.push(...await forwardToPeers(deps.peers!, token, passOn, log));
+    const missing = [...new Set(unknown)].filter((container) => !answered.some((decision) => decision.container === container));
+    if (acting.length > 0 && answered.length === 0) {
+      response.status(404).json({ error: `no running container named ${missing.join(', ')}`, ignored });
       return;
     }
-    response.status(200).json({ decisions: decisions.map(publicDecision), unknown_containers: [...new Set(unknown)], ignored });
+    response.status(200).json({ decisions: answered, unknown_containers: missing, ignored });
   });
 
   app.get('/autosize', async (request, response) => {

@@ -60,6 +60,8 @@ export interface ContainerFacts {
   cpuReservationCores?: number;
   /** Labelled headroom.autosize=true: automatic sizing may change its limits. */
   autosize: boolean;
+  /** The swarm service whose task the container is (its spec holds the limits the next task gets). */
+  swarmService?: string;
   running: boolean;
   /** created, running, paused, restarting, removing, exited or dead. */
   status: string;
@@ -155,5 +157,7 @@ export function containerFacts(inspect: InspectAnswer, driver: string): Containe
   };
   const reservation = declaredCpuReservation(inspect.Config.Env, labels);
   if (reservation !== undefined) facts.cpuReservationCores = reservation;
+  const swarmService = labels['com.docker.swarm.service.name'];
+  if (swarmService !== undefined) facts.swarmService = swarmService;
   return facts;
 }
