@@ -18,6 +18,8 @@ export interface Usage {
   container?: string;
   /** Host mode: the container's compose service, where it has one. */
   composeService?: string;
+  /** Host mode: the container's compose project (or swarm stack), where it has one. */
+  composeProject?: string;
   windowSeconds: number;
   /** Seconds from the first sample in the window to the evaluation time. */
   historySeconds: number;

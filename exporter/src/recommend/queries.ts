@@ -11,7 +11,7 @@ export const SUBQUERY_STEP = '1m';
 export const CPU_QUANTILE = 0.95;
 
 /** Which series to size: one instance, one container (host mode), both, or none for all of them. */
-export interface SeriesFilter { instance?: string | undefined; container?: string | undefined; composeService?: string | undefined; /** Many hosts in one store: the `host` label. */ host?: string | undefined }
+export interface SeriesFilter { instance?: string | undefined; container?: string | undefined; composeService?: string | undefined; composeProject?: string | undefined; /** Many hosts in one store: the `host` label. */ host?: string | undefined }
 
 /** A label selector body such as `instance="host:9477",container="web"`; empty selects every series. */
 export function seriesSelector(filter: SeriesFilter, withContainer = true): string {
@@ -20,6 +20,7 @@ export function seriesSelector(filter: SeriesFilter, withContainer = true): stri
   if (filter.instance) matchers.push(`instance=${JSON.stringify(filter.instance)}`);
   if (withContainer && filter.container) matchers.push(`container=${JSON.stringify(filter.container)}`);
   if (withContainer && filter.composeService) matchers.push(`compose_service=${JSON.stringify(filter.composeService)}`);
+  if (withContainer && filter.composeProject) matchers.push(`compose_project=${JSON.stringify(filter.composeProject)}`);
   return matchers.join(',');
 }
 
