@@ -16,7 +16,7 @@ COMPOSE_OVERRIDE ?=
 SIZE ?=
 ENV_FILE ?= .env
 DEMO ?=
-STACK = $(strip $(COMPOSE) -p headroom -f compose/docker-compose.yml $(if $(DEMO),-f compose/demo.yml -f compose/demo-compose-only.yml) $(foreach file,$(COMPOSE_OVERRIDE),-f $(file)) $(if $(wildcard $(ENV_FILE)),--env-file $(ENV_FILE)))
+STACK = $(strip $(COMPOSE) -p headroom -f compose/docker-compose.yml -f compose/compose-only.yml $(if $(DEMO),-f compose/demo.yml -f compose/demo-compose-only.yml) $(foreach file,$(COMPOSE_OVERRIDE),-f $(file)) $(if $(wildcard $(ENV_FILE)),--env-file $(ENV_FILE)))
 # The same stack on Docker Swarm: compose/demo.yml and compose/swarm.yml over the compose file, then COMPOSE_OVERRIDE.
 DOCKER ?= docker
 SWARM_FILES = -c compose/docker-compose.yml -c compose/demo.yml -c compose/swarm.yml $(foreach file,$(COMPOSE_OVERRIDE),-c $(file))

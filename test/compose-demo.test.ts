@@ -136,21 +136,21 @@ test('make up hands compose the resolved sizes, the env file, the engine\'s sock
     const largeEnv = sizingVariables(large);
     assert.match(up.stdout, `sizes ${largeEnv.MEMORY_LIMIT} 1.5 ${largeEnv.MEMORY_RESERVATION} ${largeEnv.CPU_RESERVATION}\n`);
     assert.match(up.stdout, `socket ${socket} alerts alertmanager.local.yml\n`);
-    assert.match(up.stdout, `args -p headroom -f compose/docker-compose.yml -f compose/demo.yml -f compose/demo-compose-only.yml --env-file ${envFile} up -d --build --remove-orphans`);
+    assert.match(up.stdout, `args -p headroom -f compose/docker-compose.yml -f compose/compose-only.yml -f compose/demo.yml -f compose/demo-compose-only.yml --env-file ${envFile} up -d --build --remove-orphans`);
     const plain = await make(['up', `ENV_FILE=${path.join(scratch, 'absent')}`, 'MEMORY_LIMIT=999M']);
     assert.match(plain.stdout, `sizes 999M ${sizingVariables(DEFAULT_TIER).CPU_LIMIT} `);
-    assert.match(plain.stdout, 'args -p headroom -f compose/docker-compose.yml up -d --build --remove-orphans');
+    assert.match(plain.stdout, 'args -p headroom -f compose/docker-compose.yml -f compose/compose-only.yml up -d --build --remove-orphans');
     for (const target of ['down', 'ps', 'logs']) {
       const result = await make([target, `ENV_FILE=${envFile}`]);
       assert.is(result.code, 0, result.stderr);
-      assert.match(result.stdout, `args -p headroom -f compose/docker-compose.yml --env-file ${envFile} ${target}${target === 'down' ? ' --remove-orphans' : ''}`);
+      assert.match(result.stdout, `args -p headroom -f compose/docker-compose.yml -f compose/compose-only.yml --env-file ${envFile} ${target}${target === 'down' ? ' --remove-orphans' : ''}`);
     }
     // make swarm-up: the same sizes, the image built by compose, then docker stack deploy with the demo and the swarm files.
     const fakeDocker = path.join(scratch, 'docker.sh');
     writeFileSync(fakeDocker, '#!/bin/sh\necho "docker $PROMETHEUS_CONFIG $MEMORY_LIMIT $CPU_LIMIT args $*"\n', { mode: 0o755 });
     const swarm = await make(['swarm-up', 'SIZE=large', `ENV_FILE=${path.join(scratch, 'absent')}`, `DOCKER=${fakeDocker}`]);
     assert.is(swarm.code, 0, swarm.stderr);
-    assert.match(swarm.stdout, 'args -p headroom -f compose/docker-compose.yml build exporter');
+    assert.match(swarm.stdout, 'args -p headroom -f compose/docker-compose.yml -f compose/compose-only.yml build exporter');
     assert.match(swarm.stdout, `docker prometheus-swarm.yml ${largeEnv.MEMORY_LIMIT} ${largeEnv.CPU_LIMIT} args stack deploy --prune -c compose/docker-compose.yml -c compose/demo.yml -c compose/swarm.yml headroom`);
     const bad = await make(['up', 'SIZE=huge']);
     assert.is.not(bad.code, 0);

@@ -33,6 +33,7 @@ const STACK_PROMETHEUS = path.join(COMPOSE_DIR, 'prometheus.yml');
 const STACK_ALERTMANAGER = path.join(COMPOSE_DIR, 'alertmanager.yml');
 const SITE_ENV = path.join(COMPOSE_DIR, 'alertmanager-site.env');
 const DEMO_SITE_ENV = path.join(COMPOSE_DIR, 'alertmanager-demo.env');
+const COMPOSE_ONLY_FILE = path.join(COMPOSE_DIR, 'compose-only.yml');
 const SWARM_FILE = path.join(COMPOSE_DIR, 'swarm.yml');
 const SWARM_PROMETHEUS = path.join(COMPOSE_DIR, 'prometheus-swarm.yml');
 
@@ -49,7 +50,7 @@ test('make up starts headroom\'s services only: the demo, the exporter\'s depend
   assert.is(flagValue(serviceCommand(alone.exporter!), 'target.health-url'), undefined);
   assert.equal(services.exporter!.depends_on, ['gate', 'demo']);
   const makefile = readFileSync(path.join(REPO_ROOT, 'Makefile'), 'utf8');
-  assert.match(makefile, /^STACK = .*\$\(if \$\(DEMO\),-f compose\/demo\.yml -f compose\/demo-compose-only\.yml\)/m);
+  assert.match(makefile, /^STACK = .*-f compose\/docker-compose\.yml -f compose\/compose-only\.yml \$\(if \$\(DEMO\),-f compose\/demo\.yml -f compose\/demo-compose-only\.yml\)/m);
   assert.match(makefile, /^demo:.*\n\t@\$\(MAKE\) --no-print-directory up DEMO=1$/m);
 });
 
@@ -403,7 +404,7 @@ test('the swarm override: valid for docker-compose too; the exporter and its gat
   for (const service of Object.values(cast.services) as Array<{ ports?: Array<{ published: unknown }> }>) for (const port of service.ports ?? []) port.published = Number(port.published);
   assert.ok(validate(cast), describeErrors(validate.errors));
   const environment = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root' };
-  for (const overlays of [[DEMO_FILE, DEMO_COMPOSE_ONLY_FILE], [DEMO_FILE, SWARM_FILE]]) {
+  for (const overlays of [[COMPOSE_ONLY_FILE, DEMO_FILE, DEMO_COMPOSE_ONLY_FILE], [DEMO_FILE, SWARM_FILE]]) {
     const result = await run('docker-compose', ['-f', COMPOSE_FILE, ...overlays.flatMap((file) => ['-f', file]), 'config', '--quiet'], { cwd: REPO_ROOT, env: environment });
     assert.is(result.code, 0, `docker-compose config with ${overlays.map((file) => path.basename(file)).join(', ')}: ${result.stderr}`);
   }
