@@ -28,10 +28,10 @@ AUTOSIZE_TOKEN := compose/autosize-token
 STACK_VARIABLE = $(or $($(1)),$(shell test -f .env && sed -n 's/^$(1)=//p' .env | tail -1),$(2))
 PROMETHEUS_URL ?= http://$(call STACK_VARIABLE,PUBLISH_ADDRESS,127.0.0.1):$(call STACK_VARIABLE,PROMETHEUS_PORT,9090)
 ALERTMANAGER_URL ?= http://$(call STACK_VARIABLE,PUBLISH_ADDRESS,127.0.0.1):$(call STACK_VARIABLE,ALERTMANAGER_PORT,9093)
-# The compose service make tune sizes (SERVICE=NAME, of any compose project; PROJECT=NAME where two projects
-# have a service of that name) and the env file it writes (ENV_FILE=PATH, that project's).
+# The compose service make tune sizes (SERVICE=NAME, of any compose project; COMPOSE_PROJECT=NAME where two
+# projects have a service of that name) and the env file it writes (ENV_FILE=PATH, that project's).
 SERVICE ?= demo
-PROJECT ?=
+COMPOSE_PROJECT ?=
 # The stack's Alertmanager configuration, rendered by make up from compose/alertmanager-site.env and $(ENV_FILE).
 ALERTMANAGER_LOCAL := compose/alertmanager.local.yml
 # The exporter's V8 flags (exporter/src/node-flags.ts; see docs/performance.md).
@@ -129,8 +129,8 @@ swarm-up: build $(AUTOSIZE_TOKEN) ## Deploy the stack on this swarm as stack hea
 swarm-down: ## Remove the stack from the swarm and wait until its containers and network are gone (ARGS=-v: its volumes too)
 	DOCKER='$(DOCKER)' bash compose/swarm-down.sh $(ARGS)
 
-tune: build ## Size compose service SERVICE (any project's; PROJECT=NAME) from Prometheus history into its ENV_FILE (ARGS="--window=14d ...")
-	node dist/exporter/src/cli.js recommend --prometheus.url=$(PROMETHEUS_URL) --compose-service=$(SERVICE) $(if $(PROJECT),--compose-project=$(PROJECT)) --write-env=$(ENV_FILE) $(ARGS)
+tune: build ## Size compose service SERVICE (any project's; COMPOSE_PROJECT=NAME) from Prometheus history into its ENV_FILE (ARGS="--window=14d ...")
+	node dist/exporter/src/cli.js recommend --prometheus.url=$(PROMETHEUS_URL) --compose-service=$(SERVICE) $(if $(COMPOSE_PROJECT),--compose-project=$(COMPOSE_PROJECT)) --write-env=$(ENV_FILE) $(ARGS)
 
 test-alert: build ## Post one synthetic alert to the stack's Alertmanager and say where it went (ALERTMANAGER_URL=...)
 	node dist/scripts/test-alert.js --alertmanager.url=$(ALERTMANAGER_URL)
