@@ -124,7 +124,8 @@ test('every expression the recommender and its rules send parses', () => {
 
 test('every container in one table: now, recommended, why; the same rows as CSV', () => {
   const web = usage({ container: 'shop_web_1', composeProject: 'shop', composeService: 'web', cpuLimitCores: 0.5, memoryLimitBytes: 256 * MIB, cpuP95Cores: 0.12, memoryPeakBytes: 41 * MIB });
-  const loner = usage({ container: 'loner', cpuLimitCores: null, memoryLimitBytes: null, historySeconds: 3600, cpuP95Cores: 1.9, memoryPeakBytes: 900 * MIB });
+  // Unlimited: the host's CPUs and memory stand in for the limits (headroom_*_limit_enforced 0).
+  const loner = usage({ container: 'loner', cpuLimitCores: 2, memoryLimitBytes: 24105 * MIB, limitsEnforced: { cpu: false, memory: false }, historySeconds: 3600, cpuP95Cores: 1.9, memoryPeakBytes: 900 * MIB });
   const rows = [tableRow(web, recommend(web)), tableRow(loner, recommend(loner))];
   const lines = renderTable(rows).split('\n');
   assert.is(lines.length, 3);

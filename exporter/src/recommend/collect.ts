@@ -78,6 +78,9 @@ export async function collectUsage(client: PrometheusClient, windowSeconds: numb
       memoryLimitBytes: finite(values.memoryLimitBytes.get(key)),
       limits: limitUses(key),
     };
+    const cpuEnforced = finite(values.cpuLimitEnforced.get(key));
+    const memoryEnforced = finite(values.memoryLimitEnforced.get(key));
+    if (cpuEnforced !== null || memoryEnforced !== null) usage.limitsEnforced = { cpu: cpuEnforced === null ? null : cpuEnforced === 1, memory: memoryEnforced === null ? null : memoryEnforced === 1 };
     if (container !== '') usage.container = container;
     const composeService = composeServices.get(key);
     if (composeService) usage.composeService = composeService;

@@ -34,6 +34,8 @@ export interface Usage {
   activeUsers: number | null;
   cpuLimitCores: number | null;
   memoryLimitBytes: number | null;
+  /** Whether each limit is the kernel's (true) or the host's capacity standing in for none (false); absent where unknown. */
+  limitsEnforced?: { cpu: boolean | null; memory: boolean | null };
   /** Descriptors and tasks against their limits, where the window has them (none where they were not read). */
   limits?: LimitUse[];
 }

@@ -35,6 +35,9 @@ export interface UsageQueries {
   firstSampleTimestamp: string;
   cpuLimitCores: string;
   memoryLimitBytes: string;
+  /** 1 where a CFS quota (a memory limit) applies; 0 where the host's CPUs (memory) stand in for one. */
+  cpuLimitEnforced: string;
+  memoryLimitEnforced: string;
   /** The largest share of its soft RLIMIT_NOFILE a process held in the window, 0-100. */
   fdsPeakPercent: string;
   /** The descriptors of the process nearest its limit, at their peak. */
@@ -71,6 +74,8 @@ export function usageQueries(filter: SeriesFilter, window: string): UsageQueries
     firstSampleTimestamp: `min_over_time(timestamp(${series('headroom_memory_working_set_bytes', selector)})[${window}:${SUBQUERY_STEP}])`,
     cpuLimitCores: `${series('headroom_cpu_limit_cores', selector)}`,
     memoryLimitBytes: `${series('headroom_memory_limit_bytes', selector)}`,
+    cpuLimitEnforced: `${series('headroom_cpu_limit_enforced', selector)}`,
+    memoryLimitEnforced: `${series('headroom_memory_limit_enforced', selector)}`,
     fdsPeakPercent: `max_over_time(${series('headroom_fds_percent', selector)}[${window}])`,
     fdsPeakOpen: `max_over_time((${series('headroom_fds_percent', selector)} / 100 * ignoring (command) ${series('headroom_fds_limit', selector)})[${window}:${SUBQUERY_STEP}])`,
     fdsLimit: `last_over_time(${series('headroom_fds_limit', selector)}[${window}])`,
