@@ -187,7 +187,8 @@ test('headroom recommend without a selector: one table of every container; csv a
   assert.match(header!, /^CONTAINER\s+COMPOSE\s+CPU NOW\s+CPU P95\s+CPU REC\s+MEM NOW\s+MEM PEAK\s+MEM REC\s+SIZE\s+WHY$/);
   const web = rows.find((row) => row.startsWith('shop_web_1 '))!;
   assert.ok(/^shop_web_1\s+shop\/web\s+0\.5\s+[\d.]+\s+[\d.]+\s+256M\s+\d+M\s+\d+M\s+(small|medium|large|custom)\s+\(low confidence\) Needs /.test(web), table.stdout);
-  assert.ok(/^shop_worker_1\s+shop\/worker\s+none\s/.test(rows.find((row) => row.startsWith('shop_worker_1 '))!), table.stdout);
+  assert.ok(/^shop_worker_1\s+shop\/worker\s+none\s+[\d.]+\s+[\d.]+\s+none\s/.test(rows.find((row) => row.startsWith('shop_worker_1 '))!), table.stdout);
+  assert.ok(/^loner\s+-\s+none\s+[\d.]+\s+[\d.]+\s+64M\s/.test(rows.find((row) => row.startsWith('loner '))!), table.stdout);
   const csv = await cli(['--format=csv']);
   assert.is(csv.code, 0, csv.stderr);
   assert.match(csv.stdout.split('\r\n')[0]!, /^name,instance,compose,cpuLimit,/);
