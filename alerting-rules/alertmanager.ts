@@ -14,8 +14,8 @@ export interface AlertmanagerSite {
   /** SMTP authentication: both or neither. */
   smtpUsername?: string;
   smtpPasswordFile?: string;
-  /** The SMS gateway's webhook endpoint (no secret in it: the token is read from smsTokenFile). */
-  smsWebhookUrl: string;
+  /** The SMS or chat gateway's webhook endpoint (no secret in it: the token is read from smsTokenFile); none: mail only. */
+  smsWebhookUrl?: string;
   smsTokenFile?: string;
   /** headroom's automatic sizing webhook (POST /autosize/alertmanager) and the file of its bearer token. */
   autosizeWebhookUrl: string;
@@ -44,7 +44,8 @@ export const SITE_ENVIRONMENT = z.object({
   HEADROOM_ALERT_SMTP_REQUIRE_TLS: booleanText.default(DEFAULT_SITE.smtpRequireTls),
   HEADROOM_ALERT_SMTP_USERNAME: z.string().min(1).optional(),
   HEADROOM_ALERT_SMTP_PASSWORD_FILE: z.string().startsWith('/').optional(),
-  HEADROOM_ALERT_SMS_WEBHOOK_URL: z.url({ protocol: /^https?$/ }).default(DEFAULT_SITE.smsWebhookUrl),
+  // Empty: no webhook (the danger page goes by mail alone).
+  HEADROOM_ALERT_SMS_WEBHOOK_URL: z.union([z.literal(''), z.url({ protocol: /^https?$/ })]).optional(),
   HEADROOM_ALERT_SMS_TOKEN_FILE: z.string().startsWith('/').default(DEFAULT_SITE.smsTokenFile!),
   HEADROOM_ALERT_AUTOSIZE_URL: z.url({ protocol: /^https?$/ }).default(DEFAULT_SITE.autosizeWebhookUrl),
   HEADROOM_ALERT_AUTOSIZE_TOKEN_FILE: z.string().startsWith('/').default(DEFAULT_SITE.autosizeTokenFile),
@@ -57,8 +58,7 @@ export const SITE_ENVIRONMENT = z.object({
   smtpRequireTls: env.HEADROOM_ALERT_SMTP_REQUIRE_TLS,
   smtpUsername: env.HEADROOM_ALERT_SMTP_USERNAME,
   smtpPasswordFile: env.HEADROOM_ALERT_SMTP_PASSWORD_FILE,
-  smsWebhookUrl: env.HEADROOM_ALERT_SMS_WEBHOOK_URL,
-  smsTokenFile: env.HEADROOM_ALERT_SMS_TOKEN_FILE,
+  ...(env.HEADROOM_ALERT_SMS_WEBHOOK_URL === '' ? {} : { smsWebhookUrl: env.HEADROOM_ALERT_SMS_WEBHOOK_URL ?? DEFAULT_SITE.smsWebhookUrl!, smsTokenFile: env.HEADROOM_ALERT_SMS_TOKEN_FILE }),
   autosizeWebhookUrl: env.HEADROOM_ALERT_AUTOSIZE_URL,
   autosizeTokenFile: env.HEADROOM_ALERT_AUTOSIZE_TOKEN_FILE,
 }));
@@ -103,7 +103,7 @@ const TEXT = '{{ range .Alerts }}{{ .Status | toUpper }} {{ .Labels.alertname }}
 export function alertmanagerConfig(options: AlertmanagerOptions): Record<string, unknown> {
   const { site, timeScale } = options;
   const email = { to: site.emailTo, send_resolved: true, headers: { Subject: SUBJECT }, text: TEXT };
-  const sms = {
+  const sms = site.smsWebhookUrl === undefined ? undefined : {
     url: site.smsWebhookUrl,
     send_resolved: true,
     ...(site.smsTokenFile ? { http_config: { authorization: { type: 'Bearer', credentials_file: site.smsTokenFile } } } : {}),
@@ -152,7 +152,7 @@ export function alertmanagerConfig(options: AlertmanagerOptions): Record<string,
       { source_matchers: ['severity="critical"', 'instance=~".+"'], target_matchers: ['severity="warning"'], equal: GROUP_BY },
     ],
     receivers: [
-      { name: RECEIVERS.page, webhook_configs: [sms], email_configs: [email] },
+      { name: RECEIVERS.page, ...(sms === undefined ? {} : { webhook_configs: [sms] }), email_configs: [email] },
       { name: RECEIVERS.email, email_configs: [email] },
       { name: RECEIVERS.autosize, webhook_configs: [autosize] },
     ],

@@ -3,8 +3,9 @@
 //   node dist/scripts/generate.js --check         exit 1 naming each file that differs from a fresh generation
 //   node dist/scripts/generate.js --rules [--runbook-base-url=URL] [--time-scale=N] --out=FILE
 //                                                 the alert rules with runbook links under URL, every `for` divided by N
-//   node dist/scripts/generate.js --alertmanager-site=ENV_FILE [--time-scale=N] --out=FILE
-//                                                 an alertmanager.yml for a site (HEADROOM_ALERT_* lines), timings divided by N
+//   node dist/scripts/generate.js --alertmanager-site=ENV_FILE... [--time-scale=N] --out=FILE
+//                                                 an alertmanager.yml for a site (HEADROOM_ALERT_* lines; a later
+//                                                 file's line wins), timings divided by N
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -40,7 +41,7 @@ function main(argv: string[]): number {
       args: argv,
       options: {
         check: { type: 'boolean', default: false },
-        'alertmanager-site': { type: 'string' },
+        'alertmanager-site': { type: 'string', multiple: true },
         rules: { type: 'boolean', default: false },
         'runbook-base-url': { type: 'string' },
         'time-scale': { type: 'string' },
@@ -51,7 +52,8 @@ function main(argv: string[]): number {
   } catch (error) {
     return fail((error as Error).message);
   }
-  const site = values['alertmanager-site'];
+  const sites = values['alertmanager-site'];
+  const site = sites?.join(', ');
   const runbookBaseUrl = values['runbook-base-url'];
   const rules = values.rules || runbookBaseUrl !== undefined;
   let timeScale = 1;
@@ -66,7 +68,7 @@ function main(argv: string[]): number {
     let contents: string;
     try {
       contents = site !== undefined
-        ? renderAlertmanager({ site: siteFromEnvText(readFileSync(site, 'utf8')), timeScale })
+        ? renderAlertmanager({ site: siteFromEnvText(sites!.map((file) => readFileSync(file, 'utf8')).join('\n')), timeScale })
         : renderRules({ timeScale, ...(runbookBaseUrl === undefined ? {} : { runbookBaseUrl }) });
     } catch (error) {
       if (error instanceof SiteError || (error as NodeJS.ErrnoException).code === 'ENOENT') return fail(`${site}: ${(error as Error).message}`);

@@ -2,6 +2,7 @@
 // (compose/stack-env.mjs). The last test runs the demo in a real cgroup with the small tier's limits,
 // the exporter watching it, and drives it with docs/stack.md's commands into warning, critical and an OOM kill.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -116,29 +117,34 @@ test('make up sizes: environment > env file > SIZE > default tier, from the thre
   }
 });
 
-test('make up hands compose the resolved sizes and the env file; make down/ps/logs reach the same project', async () => {
+test('make up hands compose the resolved sizes, the env file, the engine\'s socket and the alerts; make demo adds the demo; make down/ps/logs reach the same project', async () => {
   const scratch = mkdtempSync(path.join(os.tmpdir(), 'headroom-make-up-'));
+  // The engine's socket as make up checks it: a listening unix socket.
+  const socket = path.join(scratch, 'engine.sock');
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(socket, resolve));
   try {
     // A stand-in for `docker compose` that prints what it was given.
     const fake = path.join(scratch, 'compose.sh');
-    writeFileSync(fake, '#!/bin/sh\necho "sizes $MEMORY_LIMIT $CPU_LIMIT $MEMORY_RESERVATION $CPU_RESERVATION"\necho "args $*"\n', { mode: 0o755 });
+    writeFileSync(fake, '#!/bin/sh\necho "sizes $MEMORY_LIMIT $CPU_LIMIT $MEMORY_RESERVATION $CPU_RESERVATION"\necho "socket $DOCKER_SOCKET alerts $ALERTMANAGER_CONFIG"\necho "args $*"\n', { mode: 0o755 });
     const envFile = path.join(scratch, '.env');
     writeFileSync(envFile, 'CPU_LIMIT=1.5\n');
-    const environment = { PATH: process.env.PATH ?? '' };
-    const make = (args: string[]) => run('make', ['-s', '-o', 'build', ...args, `COMPOSE=${fake}`], { cwd: REPO_ROOT, env: environment });
+    const environment = { PATH: process.env.PATH ?? '', DOCKER_SOCKET: socket };
+    const make = (args: string[], extra: Record<string, string> = {}) => run('make', ['-s', '-o', 'build', ...args, `COMPOSE=${fake}`], { cwd: REPO_ROOT, env: { ...environment, ...extra } });
     const large = tierByName('large')!;
-    const up = await make(['up', 'SIZE=large', `ENV_FILE=${envFile}`]);
+    const up = await make(['demo', 'SIZE=large', `ENV_FILE=${envFile}`]);
     assert.is(up.code, 0, up.stderr);
     const largeEnv = sizingVariables(large);
     assert.match(up.stdout, `sizes ${largeEnv.MEMORY_LIMIT} 1.5 ${largeEnv.MEMORY_RESERVATION} ${largeEnv.CPU_RESERVATION}\n`);
-    assert.match(up.stdout, `args -p headroom -f compose/docker-compose.yml -f compose/compose-only.yml --env-file ${envFile} up -d --build`);
+    assert.match(up.stdout, `socket ${socket} alerts alertmanager.local.yml\n`);
+    assert.match(up.stdout, `args -p headroom -f compose/docker-compose.yml -f compose/compose-only.yml -f compose/demo.yml -f compose/demo-compose-only.yml --env-file ${envFile} up -d --build --remove-orphans`);
     const plain = await make(['up', `ENV_FILE=${path.join(scratch, 'absent')}`, 'MEMORY_LIMIT=999M']);
     assert.match(plain.stdout, `sizes 999M ${sizingVariables(DEFAULT_TIER).CPU_LIMIT} `);
-    assert.match(plain.stdout, 'args -p headroom -f compose/docker-compose.yml -f compose/compose-only.yml up -d --build');
+    assert.match(plain.stdout, 'args -p headroom -f compose/docker-compose.yml -f compose/compose-only.yml up -d --build --remove-orphans');
     for (const target of ['down', 'ps', 'logs']) {
       const result = await make([target, `ENV_FILE=${envFile}`]);
       assert.is(result.code, 0, result.stderr);
-      assert.match(result.stdout, `args -p headroom -f compose/docker-compose.yml -f compose/compose-only.yml --env-file ${envFile} ${target}`);
+      assert.match(result.stdout, `args -p headroom -f compose/docker-compose.yml -f compose/compose-only.yml --env-file ${envFile} ${target}${target === 'down' ? ' --remove-orphans' : ''}`);
     }
     // make swarm-up: the same sizes, the image built by compose, pushed when HEADROOM_IMAGE says where, then
     // docker stack deploy of the stack file compose/swarm-stack.mjs writes (on its standard input).
@@ -154,7 +160,20 @@ test('make up hands compose the resolved sizes and the env file; make down/ps/lo
     const bad = await make(['up', 'SIZE=huge']);
     assert.is.not(bad.code, 0);
     assert.not.match(bad.stdout, 'args', 'compose is not run with a bad SIZE');
+    // A path that is no socket: one line naming it and how to choose another, and compose never runs.
+    const wrong = await make(['up'], { DOCKER_SOCKET: '', DOCKER_HOST: `unix://${envFile}` });
+    assert.is.not(wrong.code, 0);
+    assert.not.match(wrong.stdout, 'args');
+    assert.match(wrong.stderr, `make up: ${envFile} (from DOCKER_HOST) is not a socket: name the engine's socket with DOCKER_SOCKET=`);
+    assert.is(wrong.stderr.split('\n').filter((line) => line.startsWith('make up:')).length, 1);
+    // An alert setting amtool or the site refuses stops it the same way.
+    writeFileSync(envFile, 'HEADROOM_ALERT_EMAIL_TO=not-an-address\n');
+    const badAlerts = await make(['up', `ENV_FILE=${envFile}`]);
+    assert.is.not(badAlerts.code, 0);
+    assert.not.match(badAlerts.stdout, 'args');
+    assert.match(badAlerts.stderr, /make up: alerts: .*HEADROOM_ALERT_EMAIL_TO/);
   } finally {
+    server.close();
     rmSync(scratch, { recursive: true, force: true });
   }
 });

@@ -12,11 +12,12 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parse, stringify } from 'yaml';
 import { DEFAULT_TIER } from '../exporter/src/thresholds.js';
-import { COMPOSE_DIR, flagValue, loadCompose, parseMount, serviceCommand } from './helpers/compose-file.js';
+import { COMPOSE_DIR, flagValue, loadStackWithDemo, parseMount, serviceCommand } from './helpers/compose-file.js';
 import { query } from './helpers/prometheus.js';
 import { REPO_ROOT, freePort, start, startExporter, waitFor, type RunningCli, type Started } from '../scripts/processes.js';
 
-const compose = loadCompose();
+// The stack with the demo (make demo): the demo is the process the exporter watches here.
+const compose = loadStackWithDemo();
 const services = compose.services;
 const scratch = mkdtempSync(path.join(os.tmpdir(), 'headroom-compose-stack-'));
 
@@ -97,13 +98,11 @@ test('the stack\'s Prometheus and Alertmanager configs load natively and Prometh
     const args = [...composeArgs.flatMap((arg): string[] => {
       if (arg.startsWith('--web.listen-address=') || hostModeFlags.some((flag) => arg.startsWith(flag))) return [];
       if (arg.startsWith('--data.dir=')) return [`--data.dir=${path.join(scratch, 'headroom-data')}`];
-      if (arg.startsWith('--target.health-url=')) {
-        const url = new URL(arg.slice('--target.health-url='.length));
-        return [`--target.health-url=http://${mapAddress(url.host, addresses)}${url.pathname}`];
-      }
       return [arg];
     }), `--target.pid=${demo.child.pid}`];
-    exporter = await startExporter(args, exporterService.environment);
+    // The demo's health URL comes with compose/demo.yml, in the exporter's environment.
+    const healthUrl = new URL(exporterService.environment!.HEADROOM_TARGET_HEALTH_URL!);
+    exporter = await startExporter(args, { ...exporterService.environment, HEADROOM_TARGET_HEALTH_URL: `http://${mapAddress(healthUrl.host, addresses)}${healthUrl.pathname}` });
     const containerExporterPort = flagValue(serviceCommand(exporterService), 'web.listen-address')!.split(':').pop();
     addresses.set(`exporter:${containerExporterPort}`, `127.0.0.1:${exporter.port}`);
     addresses.set('localhost:9090', `127.0.0.1:${prometheusPort}`);
@@ -182,7 +181,7 @@ test('the stack\'s Prometheus and Alertmanager configs load natively and Prometh
     });
     assert.equal(alertmanagers.map((entry) => new URL(entry.url).host), [`127.0.0.1:${alertmanagerPort}`]);
 
-    // The exporter reaches the demo's own /health through the compose command's --target.health-url.
+    // The exporter reaches the demo's own /health through HEADROOM_TARGET_HEALTH_URL (--target.health-url).
     // (Read whatever the status code: a failing required check elsewhere answers 503 with the same body.)
     const health = await (await fetch(`${exporter.url}/health`)).json() as { checks: Record<string, { status: string; message: string }> };
     assert.is(health.checks.target?.status, 'ok', JSON.stringify(health.checks.target));

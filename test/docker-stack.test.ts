@@ -1,8 +1,8 @@
-// The local stack in a real Docker engine (a private dockerd, stand-in images for the registry's): `make up
+// The local stack in a real Docker engine (a private dockerd, stand-in images for the registry's): `make demo
 // SIZE=small` through the Makefile's own target with Debian's docker-compose 1.29; every service running and
 // healthy; the exporter's limits and reservations equal `docker inspect` of the demo; the demo pushed to 85,
 // 97 and 100 % of its memory and over its CPU limit gives the warning, critical and danger mails and the SMS
-// page; `make tune` writes .env and `make up` applies it; `make down ARGS=-v` leaves nothing.
+// page; `make tune` writes .env and `make demo` applies it; `make down ARGS=-v` leaves nothing.
 // The `for:` durations and Alertmanager's timings are divided by TIME_SCALE through the generator, and
 // Prometheus scrapes every 2 s: a compose override (COMPOSE_OVERRIDE) mounts those files instead of the
 // committed ones, which stay as they are.
@@ -84,7 +84,7 @@ test.before(async () => {
   const generate = (args: string[]) => runCommand(process.execPath, [path.join(REPO_ROOT, 'dist/scripts/generate.js'), ...args], { cwd: REPO_ROOT });
   await generate(['--rules', `--time-scale=${TIME_SCALE}`, `--out=${path.join(rulesDir, 'headroom.rules.yml')}`]);
   copyFileSync(path.join(REPO_ROOT, 'alerting-rules/recommendation.rules.yml'), path.join(rulesDir, 'recommendation.rules.yml'));
-  await generate([`--alertmanager-site=${path.join(REPO_ROOT, 'compose/alertmanager-site.env')}`, `--time-scale=${TIME_SCALE}`, `--out=${path.join(scratch, 'alertmanager.yml')}`]);
+  await generate([`--alertmanager-site=${path.join(REPO_ROOT, 'compose/alertmanager-site.env')}`, `--alertmanager-site=${path.join(REPO_ROOT, 'compose/alertmanager-demo.env')}`, `--time-scale=${TIME_SCALE}`, `--out=${path.join(scratch, 'alertmanager.yml')}`]);
   const prometheusConfig = parse(readFileSync(path.join(REPO_ROOT, 'compose/prometheus.yml'), 'utf8')) as { global: Record<string, string> };
   prometheusConfig.global.scrape_interval = '2s';
   prometheusConfig.global.evaluation_interval = '2s';
@@ -115,9 +115,9 @@ test.after(async () => {
   }
 });
 
-test('make up SIZE=small: every service runs, the demo and the exporter turn healthy', async () => {
-  const up = await make('up', ['SIZE=small']);
-  assert.match(up.stdout, 'sizes: MEMORY_LIMIT=1024M CPU_LIMIT=1.0 MEMORY_RESERVATION=256M CPU_RESERVATION=0.25');
+test('make demo SIZE=small: every service runs, the demo and the exporter turn healthy', async () => {
+  const up = await make('demo', ['SIZE=small']);
+  assert.match(up.stdout, 'demo sizes: MEMORY_LIMIT=1024M CPU_LIMIT=1.0 MEMORY_RESERVATION=256M CPU_RESERVATION=0.25');
   for (const service of SERVICES) assert.is(await inspect<string>(container(service), '.State.Status'), 'running', service);
   const healthy = await waitFor('the demo, the exporter and the gate healthy', async () => {
     const states = await Promise.all(['demo', 'exporter', 'gate'].map((service) => inspect<{ Status: string }>(container(service), '.State.Health')));
@@ -133,7 +133,7 @@ test('make up SIZE=small: every service runs, the demo and the exporter turn hea
   const probe = `const r = require('http').request({ socketPath: '/run/headroom/docker.sock', method: 'POST', path: '/v1.41/containers/${container('demo')}/update', headers: { 'content-type': 'application/json' } }, (a) => { console.log(a.statusCode); a.resume(); }); r.end('{"Memory":1}');`;
   const refused = await engine!.docker(['exec', container('exporter'), 'node', '-e', probe]);
   assert.is(refused.stdout.trim(), '403', 'POST through the gate');
-  const ps = await make('ps');
+  const ps = await make('ps', ['DEMO=1']);
   for (const service of SERVICES) assert.match(ps.stdout, container(service));
 });
 
@@ -205,7 +205,7 @@ test('the demo over its CPU limit: throttled, and the CPU danger mail', async ()
   await demo('DELETE', '/cpu');
 });
 
-test('make tune writes .env from the history; make up applies it to the demo', async () => {
+test('make tune writes .env from the history; make demo applies it to the demo', async () => {
   const tune = await make('tune', [`PROMETHEUS_URL=${url('PROMETHEUS_PORT')}`]);
   assert.match(tune.stdout, 'recommended:');
   assert.ok(existsSync(envFile), tune.stderr);
@@ -219,7 +219,7 @@ test('make tune writes .env from the history; make up applies it to the demo', a
   assert.is(sized!.usage.container, container('demo'));
   assert.ok(sized!.usage.oomKills >= 1, 'the demo\'s OOM kill is in its history');
   assert.equal(sized!.recommendation.env, { MEMORY_LIMIT: written.MEMORY_LIMIT, CPU_LIMIT: written.CPU_LIMIT, MEMORY_RESERVATION: written.MEMORY_RESERVATION, CPU_RESERVATION: written.CPU_RESERVATION });
-  const up = await make('up');
+  const up = await make('demo');
   assert.match(up.stdout, `MEMORY_LIMIT=${written.MEMORY_LIMIT}`);
   const hostConfig = await waitFor('the demo recreated with the new sizes', async () => {
     const config = await inspect<{ Memory: number; NanoCpus: number; MemoryReservation: number }>(container('demo'), '.HostConfig');

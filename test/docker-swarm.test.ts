@@ -69,7 +69,7 @@ test.after(async () => {
 });
 
 test('make swarm-up SIZE=small converges: every service runs, the exporter and its gate as global services', async () => {
-  const up = await make('swarm-up', ['SIZE=small']);
+  const up = await make('swarm-up', ['SIZE=small', 'DEMO=1']);
   stackUp = true;
   assert.match(up.stdout, 'sizes: MEMORY_LIMIT=1024M CPU_LIMIT=1.0 MEMORY_RESERVATION=256M CPU_RESERVATION=0.25');
   const replicas = await waitFor('every service of the stack running', async () => {

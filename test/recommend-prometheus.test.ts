@@ -125,6 +125,33 @@ test('without --instance every instance is sized', async () => {
   assert.equal(instances, SCENARIOS.map((scenario) => scenario.instance).sort());
 });
 
+test('without a selector the text is one table, a row per instance with its size and why; yaml and csv carry the same', async () => {
+  const json = JSON.parse((await recommendCli(['--format=json'])).stdout) as JsonResult[];
+  const table = await recommendCli([]);
+  assert.is(table.code, 0, table.stderr);
+  const [header, ...rows] = table.stdout.trimEnd().split('\n');
+  assert.match(header!, /^CONTAINER +COMPOSE +CPU NOW +CPU P95 +CPU REC +MEM NOW +MEM PEAK +MEM REC +SIZE +WHY$/);
+  // A row is named by its container where it has one (host mode), else by its instance.
+  const names = json.map((entry) => (entry.usage as { container?: string }).container ?? entry.usage.instance);
+  assert.equal(rows.map((row) => row.split(/ +/)[0]), names);
+  const sizeAt = header!.indexOf('SIZE');
+  for (const [index, row] of rows.entries()) assert.ok(row.slice(sizeAt).startsWith(`${json[index]!.recommendation.size} `), row);
+  const busy = rows[names.indexOf('busy:9477')]!;
+  assert.ok(/throttled in 5\.0 %/i.test(busy), `the why carries the notes: ${busy}`);
+  const huge = rows[names.indexOf('huge:9477')]!;
+  assert.ok(/ custom +Needs .*\. No tier keeps both at or under 80 %/.test(huge), huge);
+  const yaml = await recommendCli(['--format=yaml']);
+  // The same document (each run reads at its own "now": compare what does not move with it).
+  const stable = (entries: JsonResult[]) => entries.map((entry) => [entry.usage.instance, entry.recommendation.size, entry.recommendation.env]);
+  assert.equal(stable(parse(yaml.stdout) as JsonResult[]), stable(json), 'yaml is the JSON document');
+  const csv = (await recommendCli(['--format=csv'])).stdout.split('\r\n');
+  assert.is(csv.length, json.length + 2);
+  assert.equal(csv.slice(1, -1).map((line) => line.split(',')[0]), names);
+  const bad = await recommendCli(['--format=table']);
+  assert.is(bad.code, 2);
+  assert.equal(bad.stderr.trim().split('\n'), ['headroom recommend: invalid value "table" for flag --format: expected text|json|csv|yaml']);
+});
+
 test('an instance without history is an error naming it', async () => {
   const result = await recommendCli(['--instance=absent:9477']);
   assert.is(result.code, 1);

@@ -7,6 +7,10 @@ import { REPO_ROOT } from '../../scripts/processes.js';
 
 export const COMPOSE_DIR = path.join(REPO_ROOT, 'compose');
 export const COMPOSE_FILE = path.join(COMPOSE_DIR, 'docker-compose.yml');
+/** The demo, opt-in (`make demo`): laid over COMPOSE_FILE, then DEMO_COMPOSE_ONLY_FILE. */
+export const DEMO_FILE = path.join(COMPOSE_DIR, 'demo.yml');
+export const DEMO_COMPOSE_ONLY_FILE = path.join(COMPOSE_DIR, 'demo-compose-only.yml');
+export const DEMO_SWARM_FILE = path.join(COMPOSE_DIR, 'demo-swarm.yml');
 
 export interface VariableUse { name: string; hasDefault: boolean; expression: string }
 
@@ -89,6 +93,30 @@ export function loadCompose(environment: Record<string, string | undefined> = {}
   return interpolateDocument(parseComposeText(readComposeText()), environment);
 }
 
+function isMapping(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+/** Compose's rule for an override file, for the keys these files use: mappings merge, depends_on adds, the rest is replaced. */
+export function overlayCompose(base: ComposeFile, over: ComposeFile): ComposeFile {
+  const merge = (left: unknown, right: unknown, key: string): unknown => {
+    if (isMapping(left) && isMapping(right)) {
+      const merged: Record<string, unknown> = { ...left };
+      for (const [name, value] of Object.entries(right)) merged[name] = name in left ? merge(left[name], value, name) : value;
+      return merged;
+    }
+    if (key === 'depends_on' && Array.isArray(left) && Array.isArray(right)) return [...new Set([...left, ...right])];
+    return right;
+  };
+  return merge(base, over, '') as ComposeFile;
+}
+
+/** The stack with the demo (`make demo`, and what `make swarm-up` deploys), as compose sees it with `environment`. */
+export function loadStackWithDemo(environment: Record<string, string | undefined> = {}): ComposeFile {
+  const demo = interpolateDocument(parseComposeText(readFileSync(DEMO_FILE, 'utf8')), environment);
+  return overlayCompose(loadCompose(environment), demo);
+}
+
 export interface Mount { source: string; target: string; readOnly: boolean; kind: 'bind' | 'volume' }
 
 /** A short-syntax volume entry: a bind when the source is a path, else a named volume. */
@@ -119,7 +147,7 @@ export function flagValue(args: string[], name: string): string | undefined {
 export const STACK_PORT_VARIABLES = ['DEMO_PORT', 'HEADROOM_PORT', 'PROMETHEUS_PORT', 'ALERTMANAGER_PORT', 'MAILPIT_PORT', 'GRAFANA_PORT'] as const;
 export type StackPortVariable = (typeof STACK_PORT_VARIABLES)[number];
 
-/** The stack's services, as the compose file names them. */
+/** The stack's services with the demo, as the compose files name them. */
 export function stackServices(): string[] {
-  return Object.keys(loadCompose().services);
+  return Object.keys(loadStackWithDemo().services);
 }

@@ -17,7 +17,7 @@ import { formatCpus, formatMemorySize } from '../../exporter/src/sizes.js';
 import { DEFAULT_TIER, HEALTHCHECK } from '../../exporter/src/thresholds.js';
 import { HOST_MODE_NODE_FLAGS, NODE_FLAGS } from '../../exporter/src/node-flags.js';
 import {
-  COMPOSE_DIR, COMPOSE_FILE, flagValue, interpolate, interpolateDocument, loadCompose, parseComposeText, parseMount, readComposeText, serviceCommand, variableUses,
+  COMPOSE_DIR, COMPOSE_FILE, DEMO_COMPOSE_ONLY_FILE, DEMO_FILE, DEMO_SWARM_FILE, flagValue, interpolate, interpolateDocument, loadCompose, loadStackWithDemo, parseComposeText, parseMount, readComposeText, serviceCommand, variableUses,
   type ComposeFile, type ComposeService,
 } from '../helpers/compose-file.js';
 import { parseCommandLine } from '../../exporter/src/flags.js';
@@ -32,12 +32,27 @@ const ENV_EXAMPLE = path.join(COMPOSE_DIR, '.env.example');
 const STACK_PROMETHEUS = path.join(COMPOSE_DIR, 'prometheus.yml');
 const STACK_ALERTMANAGER = path.join(COMPOSE_DIR, 'alertmanager.yml');
 const SITE_ENV = path.join(COMPOSE_DIR, 'alertmanager-site.env');
+const DEMO_SITE_ENV = path.join(COMPOSE_DIR, 'alertmanager-demo.env');
 const COMPOSE_ONLY_FILE = path.join(COMPOSE_DIR, 'compose-only.yml');
 const SWARM_FILE = path.join(COMPOSE_DIR, 'swarm.yml');
 const SWARM_PROMETHEUS = path.join(COMPOSE_DIR, 'prometheus-swarm.yml');
 
-const compose = loadCompose();
+// The stack with the demo (make demo); the stack alone (make up) is the same without it.
+const compose = loadStackWithDemo();
 const services = compose.services;
+/** docker-compose.yml's text and the demo's: the variables the stack with the demo interpolates. */
+const stackText = () => `${readComposeText()}\n${readFileSync(DEMO_FILE, 'utf8')}`;
+
+test('make up starts headroom\'s services only: the demo, the exporter\'s dependency on it and its health URL come with demo.yml', () => {
+  const alone = loadCompose().services;
+  assert.equal(Object.keys(alone).sort(), ['alertmanager', 'exporter', 'gate', 'grafana', 'mailpit', 'prometheus']);
+  assert.equal(alone.exporter!.depends_on, ['gate']);
+  assert.is(flagValue(serviceCommand(alone.exporter!), 'target.health-url'), undefined);
+  assert.equal(services.exporter!.depends_on, ['gate', 'demo']);
+  const makefile = readFileSync(path.join(REPO_ROOT, 'Makefile'), 'utf8');
+  assert.match(makefile, /^STACK = .*-f compose\/docker-compose\.yml -f compose\/compose-only\.yml \$\(if \$\(DEMO\),-f compose\/demo\.yml -f compose\/demo-compose-only\.yml\)/m);
+  assert.match(makefile, /^demo:.*\n\t@\$\(MAKE\) --no-print-directory up DEMO=1$/m);
+});
 
 // The formats the Compose schema names, as docker-compose v1 checks them (compose/config/validation.py).
 const FORMATS: Record<string, RegExp> = {
@@ -68,7 +83,8 @@ test('the compose file validates against the Compose Specification schema; its v
   assert.is(document.version, '3.8', 'docker stack deploy (Engine 20.10) refuses a file without one; docker compose ignores it');
   // Compose validates after interpolation (a port like 127.0.0.1:${DEMO_PORT:-8080}:8080 is checked resolved).
   assert.ok(validate(compose), describeErrors(validate.errors));
-  assert.ok(validate(loadCompose({ DEMO_PORT: '18080', MEMORY_LIMIT: '1g', CPU_LIMIT: '0.5' })), describeErrors(validate.errors));
+  assert.ok(validate(loadStackWithDemo({ DEMO_PORT: '18080', MEMORY_LIMIT: '1g', CPU_LIMIT: '0.5' })), describeErrors(validate.errors));
+  assert.ok(validate(loadCompose()), describeErrors(validate.errors));
   // The validator is not vacuous: a key the specification does not have is rejected.
   const broken = structuredClone(compose) as ComposeFile;
   (broken.services.demo as Record<string, unknown>).memory_limit = '1g';
@@ -80,7 +96,11 @@ test('the compose file validates against the Compose Specification schema; its v
 
 test('docker-compose v1 (Debian) accepts the file and interpolates the sizes', async () => {
   const environment = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root' };
-  const defaults = await run('docker-compose', ['-f', COMPOSE_FILE, 'config'], { cwd: REPO_ROOT, env: environment });
+  const files = ['-f', COMPOSE_FILE, '-f', DEMO_FILE, '-f', DEMO_COMPOSE_ONLY_FILE];
+  const alone = await run('docker-compose', ['-f', COMPOSE_FILE, 'config', '--services'], { cwd: REPO_ROOT, env: environment });
+  assert.is(alone.code, 0, alone.stderr);
+  assert.not.match(alone.stdout, /^demo$/m, 'make up has no demo');
+  const defaults = await run('docker-compose', [...files, 'config'], { cwd: REPO_ROOT, env: environment });
   assert.is(defaults.code, 0, `docker-compose config exited ${defaults.code}:\n${defaults.stderr}`);
   const resolved = parse(defaults.stdout) as ComposeFile;
   const resources = resolved.services.demo!.deploy!.resources!;
@@ -88,7 +108,8 @@ test('docker-compose v1 (Debian) accepts the file and interpolates the sizes', a
   assert.is(String(resources.limits!.cpus), String(Number(formatCpus(DEFAULT_TIER.cpuLimitCores))));
   assert.is(resources.reservations!.memory, formatMemorySize(DEFAULT_TIER.memoryReservationBytes));
   assert.is(Number(resources.reservations!.cpus), DEFAULT_TIER.cpuReservationCores);
-  const small = await run('docker-compose', ['-f', COMPOSE_FILE, 'config'], { cwd: REPO_ROOT, env: { ...environment, MEMORY_LIMIT: '1024M', CPU_LIMIT: '1.0' } });
+  assert.is(resolved.services.exporter!.environment!.HEADROOM_TARGET_HEALTH_URL, 'http://demo:8080/health', 'the demo\'s overlay reaches the exporter');
+  const small = await run('docker-compose', [...files, 'config'], { cwd: REPO_ROOT, env: { ...environment, MEMORY_LIMIT: '1024M', CPU_LIMIT: '1.0' } });
   assert.is(small.code, 0, small.stderr);
   const smallResolved = parse(small.stdout) as ComposeFile;
   assert.is(smallResolved.services.demo!.deploy!.resources!.limits!.memory, '1024M');
@@ -97,7 +118,7 @@ test('docker-compose v1 (Debian) accepts the file and interpolates the sizes', a
 });
 
 test('the sizes default to the seed\'s (the default tier) and the healthcheck has the seed\'s timings', () => {
-  const raw = readComposeText();
+  const raw = stackText();
   const defaultOf = (name: string) => new Set(variableUses(raw).filter((use) => use.name === name).map((use) => /:-([^}]*)\}/.exec(use.expression)?.[1]));
   assert.equal([...defaultOf('MEMORY_LIMIT')], [formatMemorySize(DEFAULT_TIER.memoryLimitBytes)]);
   assert.equal([...defaultOf('CPU_LIMIT')], [formatCpus(DEFAULT_TIER.cpuLimitCores)]);
@@ -109,8 +130,8 @@ test('the sizes default to the seed\'s (the default tier) and the healthcheck ha
   assert.is(healthcheck.retries, HEALTHCHECK.retries);
   assert.is(healthcheck.start_period, `${HEALTHCHECK.startPeriodSeconds}s`);
   assert.ok(healthcheck.test.join(' ').includes('/health'), 'the demo healthcheck calls /health');
-  assert.not.ok('memswap_limit' in services.demo!, 'docker stack deploy refuses memswap_limit: it goes in compose-only.yml');
-  const composeOnly = interpolateDocument(parseComposeText(readFileSync(COMPOSE_ONLY_FILE, 'utf8')), {});
+  assert.not.ok('memswap_limit' in services.demo!, 'docker stack deploy refuses memswap_limit: it goes in demo-compose-only.yml');
+  const composeOnly = interpolateDocument(parseComposeText(readFileSync(DEMO_COMPOSE_ONLY_FILE, 'utf8')), {});
   assert.is((composeOnly.services.demo as Record<string, unknown>).memswap_limit, services.demo!.deploy!.resources!.limits!.memory, 'no swap past the limit: 100 % is an OOM kill');
   // No cgroup file carries the CPU reservation: the demo declares it where host mode reads it.
   const limits = services.demo!.deploy!.resources!;
@@ -119,12 +140,12 @@ test('the sizes default to the seed\'s (the default tier) and the healthcheck ha
 
 test('every ${VAR} has a default or is documented in compose/.env.example', () => {
   const documented = parseEnv(readFileSync(ENV_EXAMPLE, 'utf8'));
-  const uses = variableUses(readComposeText());
+  const uses = variableUses(stackText());
   assert.ok(uses.length >= 4, 'the sizes are variables');
   const undocumented = uses.filter((use) => !use.hasDefault && !(use.name in documented)).map((use) => use.expression);
   assert.equal(undocumented, []);
   // The example's values are what the file would use anyway: copying it to .env changes nothing.
-  const withExample = loadCompose(documented);
+  const withExample = loadStackWithDemo(documented);
   assert.equal(withExample, compose);
   // A variable without a default would interpolate to an empty string; the checker sees that.
   assert.is(variableUses('${NO_DEFAULT}')[0]!.hasDefault, false);
@@ -143,8 +164,11 @@ function gateCommandLine(service: ComposeService) {
   return parseCommandLine(gateFlags, args, service.environment ?? {});
 }
 
-/** What host mode reads of the host, read-only: its /proc and /sys (exporter), the engine's socket (gate). */
-const HOST_BINDS = ['exporter /proc', 'exporter /sys', 'gate /var/run/docker.sock'];
+/**
+ * What host mode reads of the host, read-only: its /proc and /sys (exporter), the engine's socket (gate);
+ * and where no SMTP password file is named in .env, /dev/null in its place (Alertmanager).
+ */
+const HOST_BINDS = ['exporter /proc', 'exporter /sys', 'gate /var/run/docker.sock', 'alertmanager /dev/null'];
 
 test('every bind-mounted file or directory exists in the repository, read-only; of the host, only /proc, /sys and the engine socket, read-only', () => {
   const all = Object.entries(services).flatMap(([name, service]) => (service.volumes ?? []).map((entry) => ({ name, mount: parseMount(entry, COMPOSE_DIR) })))
@@ -204,7 +228,7 @@ test('the exporter watches every container of the engine through the gate, reads
   const dataDir = flagValue(args, 'data.dir');
   const volume = (exporter.volumes ?? []).map((entry) => parseMount(entry, COMPOSE_DIR)).find((mount) => mount.target === dataDir);
   assert.ok(volume && volume.kind === 'volume', `--data.dir=${dataDir} is on a named volume`);
-  const healthUrl = new URL(flagValue(args, 'target.health-url')!);
+  const healthUrl = new URL(exporter.environment!.HEADROOM_TARGET_HEALTH_URL!);
   assert.is(healthUrl.hostname, 'demo');
   assert.is(healthUrl.port, services.demo!.environment!.DEMO_PORT);
   // The demo is PID 1: exec-form command, no init process in front of it.
@@ -251,13 +275,16 @@ test('Alertmanager of the stack: our routing, generated for the stack\'s site, p
   assert.ok(smtpHost! in services, `the mail relay ${smtpHost} is a service of the stack`);
   assert.is(services[smtpHost!]!.environment!.MP_SMTP_BIND_ADDR, `0.0.0.0:${smtpPort}`);
   assert.is(site.smtpRequireTls, false, 'the mail catcher speaks plain SMTP inside the stack network');
-  const sms = new URL(site.smsWebhookUrl);
-  assert.ok(sms.hostname in services, `the SMS webhook ${sms.hostname} is a service of the stack`);
+  assert.is(site.smsWebhookUrl, undefined, 'without the demo, no webhook until .env names one');
+  assert.not.ok('webhook_configs' in (stack.receivers as Array<Record<string, unknown>>)[0]!, 'the page goes by mail alone');
+  const demoSite = SITE_ENVIRONMENT.parse(parseEnv(`${readFileSync(SITE_ENV, 'utf8')}\n${readFileSync(DEMO_SITE_ENV, 'utf8')}`));
+  const sms = new URL(demoSite.smsWebhookUrl!);
+  assert.ok(sms.hostname in services, `the SMS webhook ${sms.hostname} is a service of the stack with the demo`);
   const alertmanager = services.alertmanager!;
   const mounts = (alertmanager.volumes ?? []).map((entry) => parseMount(entry, COMPOSE_DIR));
   const configFile = flagValue(serviceCommand(alertmanager), 'config.file');
   assert.ok(mounts.some((mount) => mount.target === configFile && mount.source === STACK_ALERTMANAGER), 'the container loads compose/alertmanager.yml');
-  assert.ok(mounts.some((mount) => mount.target === site.smsTokenFile && existsSync(mount.source)), `the token file ${site.smsTokenFile} is mounted`);
+  assert.ok(mounts.some((mount) => mount.target === demoSite.smsTokenFile && existsSync(mount.source)), `the token file ${demoSite.smsTokenFile} is mounted`);
 });
 
 test('Grafana: provisioning and dashboards mounted where the provisioning files point, anonymous viewers', () => {
@@ -371,15 +398,18 @@ test('the gate is `headroom gate` of the exporter\'s image, nothing of the check
 
 test('the swarm override: valid for docker-compose too; the exporter and its gate on every node, the rest on a manager, ports in host mode', async () => {
   const validate = composeValidator();
+  // swarm.yml places headroom's services; demo-swarm.yml the demo's (make swarm-up DEMO=1).
   const swarm = interpolateDocument(parseComposeText(readFileSync(SWARM_FILE, 'utf8')), {});
+  const demoSwarm = interpolateDocument(parseComposeText(readFileSync(DEMO_SWARM_FILE, 'utf8')), {});
+  swarm.services = { ...swarm.services, ...demoSwarm.services };
   // Interpolation yields strings; compose and docker stack deploy cast a published port to a number before validating.
   const cast = structuredClone(swarm);
   for (const service of Object.values(cast.services) as Array<{ ports?: Array<{ published: unknown }> }>) for (const port of service.ports ?? []) port.published = Number(port.published);
   assert.ok(validate(cast), describeErrors(validate.errors));
   const environment = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root' };
-  for (const overlay of [COMPOSE_ONLY_FILE, SWARM_FILE]) {
-    const result = await run('docker-compose', ['-f', COMPOSE_FILE, '-f', overlay, 'config', '--quiet'], { cwd: REPO_ROOT, env: environment });
-    assert.is(result.code, 0, `docker-compose config with ${path.basename(overlay)}: ${result.stderr}`);
+  for (const overlays of [[COMPOSE_ONLY_FILE, DEMO_FILE, DEMO_COMPOSE_ONLY_FILE], [DEMO_FILE, SWARM_FILE, DEMO_SWARM_FILE]]) {
+    const result = await run('docker-compose', ['-f', COMPOSE_FILE, ...overlays.flatMap((file) => ['-f', file]), 'config', '--quiet'], { cwd: REPO_ROOT, env: environment });
+    assert.is(result.code, 0, `docker-compose config with ${overlays.map((file) => path.basename(file)).join(', ')}: ${result.stderr}`);
   }
   type SwarmService = { image?: string; deploy?: { mode?: string; endpoint_mode?: string; placement?: { constraints?: string[] } }; ports?: Array<{ mode?: string; target: number; published: string }>; environment?: Record<string, string> };
   const swarmServices = swarm.services as Record<string, SwarmService>;
@@ -416,7 +446,10 @@ test('the swarm override: valid for docker-compose too; the exporter and its gat
 });
 
 test('the swarm stack file (compose/swarm-stack.mjs): no bind mount of the checkout; its files as configs, the tokens as secrets, at the same targets', async () => {
-  const result = await run(process.execPath, [path.join(COMPOSE_DIR, 'swarm-stack.mjs')], { cwd: REPO_ROOT });
+  const plain = await run(process.execPath, [path.join(COMPOSE_DIR, 'swarm-stack.mjs')], { cwd: REPO_ROOT });
+  assert.is(plain.code, 0, plain.stderr);
+  assert.not.ok(Object.keys((parse(plain.stdout) as { services: object }).services).includes('demo'), 'no demo unless asked for');
+  const result = await run(process.execPath, [path.join(COMPOSE_DIR, 'swarm-stack.mjs'), DEMO_FILE, DEMO_SWARM_FILE], { cwd: REPO_ROOT });
   assert.is(result.code, 0, result.stderr);
   type Reference = { source: string; target: string };
   type StackService = { volumes?: string[]; configs?: Reference[]; secrets?: Reference[]; image?: string };

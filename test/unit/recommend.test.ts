@@ -6,7 +6,8 @@ import { customSizing, recommend, type Usage } from '../../exporter/src/recommen
 import { updateEnvText } from '../../exporter/src/recommend/envfile.js';
 import { composeSnippet } from '../../exporter/src/recommend/limits.js';
 import { renderText } from '../../exporter/src/recommend/report.js';
-import { usageQueries } from '../../exporter/src/recommend/queries.js';
+import { seriesSelector, usageQueries } from '../../exporter/src/recommend/queries.js';
+import { renderCsv, renderTable, tableRow } from '../../exporter/src/recommend/table.js';
 import { currentTierIndexExpr, recommendationRuleGroup, tierIndexExpr } from '../../alerting-rules/recommendation.js';
 import { MIB, THRESHOLDS, TIERS } from '../../exporter/src/thresholds.js';
 
@@ -119,6 +120,31 @@ test('every expression the recommender and its rules send parses', () => {
   ];
   for (const expr of expressions) assert.not.ok(hasErrors(expr), expr);
   assert.ok(hasErrors('quantile_over_time(0.95, rate(x[5m])[7d:1m]'));
+});
+
+test('every container in one table: now, recommended, why; the same rows as CSV', () => {
+  const web = usage({ container: 'shop_web_1', composeProject: 'shop', composeService: 'web', cpuLimitCores: 0.5, memoryLimitBytes: 256 * MIB, cpuP95Cores: 0.12, memoryPeakBytes: 41 * MIB });
+  // Unlimited: the host's CPUs and memory stand in for the limits (headroom_*_limit_enforced 0).
+  const loner = usage({ container: 'loner', cpuLimitCores: 2, memoryLimitBytes: 24105 * MIB, limitsEnforced: { cpu: false, memory: false }, historySeconds: 3600, cpuP95Cores: 1.9, memoryPeakBytes: 900 * MIB });
+  const rows = [tableRow(web, recommend(web)), tableRow(loner, recommend(loner))];
+  const lines = renderTable(rows).split('\n');
+  assert.is(lines.length, 3);
+  assert.match(lines[0]!, /^CONTAINER {2,}COMPOSE {2,}CPU NOW {2,}CPU P95 {2,}CPU REC {2,}MEM NOW {2,}MEM PEAK {2,}MEM REC {2,}SIZE {2,}WHY$/);
+  assert.match(lines[1]!, /^shop_web_1 +shop\/web +0\.5 +0\.12 +1\.0 +256M +41M +1024M +small +Needs 0\.14 cores /);
+  assert.match(lines[2]!, /^loner +- +none +1\.90 +4\.0 +none +900M +4096M +large +\(low confidence\) Needs /);
+  // Columns line up: every row's SIZE starts where the header's does.
+  const sizeAt = lines[0]!.indexOf('SIZE');
+  for (const line of lines.slice(1)) assert.match(line.slice(sizeAt), /^(small|large) /);
+  const csv = renderCsv(rows).split('\r\n');
+  assert.is(csv[0], 'name,instance,compose,cpuLimit,cpuP95,cpuRecommended,memoryLimit,memoryPeak,memoryRecommended,size,confidence,why');
+  assert.match(csv[1]!, /^shop_web_1,app:9477,shop\/web,0\.5,0\.12,1\.0,256M,41M,1024M,small,ok,"Needs 0\.14 cores/);
+  assert.is(csv[3], '', 'ends with CRLF');
+  // A field with a quote or a comma is quoted, its quotes doubled.
+  assert.match(renderCsv([{ ...rows[0]!, why: 'a "b", c' }]), ',"a ""b"", c"\r\n');
+});
+
+test('--compose-project narrows a compose service to one project', () => {
+  assert.is(seriesSelector({ composeService: 'web', composeProject: 'shop' }), 'compose_service="web",compose_project="shop"');
 });
 
 test.run();

@@ -26,6 +26,7 @@ function describe(filter: SeriesFilter): string {
     filter.instance ? `instance ${JSON.stringify(filter.instance)}` : '',
     filter.container ? `container ${JSON.stringify(filter.container)}` : '',
     filter.composeService ? `compose service ${JSON.stringify(filter.composeService)}` : '',
+    filter.composeProject ? `compose project ${JSON.stringify(filter.composeProject)}` : '',
   ].filter(Boolean);
   return parts.length === 0 ? '' : ` for ${parts.join(', ')}`;
 }
@@ -59,6 +60,7 @@ export async function collectUsage(client: PrometheusClient, windowSeconds: numb
     return uses;
   };
   const composeServices = new Map(samples.memoryPeakBytes.map((sample) => [keyOf(sample.labels), sample.labels.compose_service ?? '']));
+  const composeProjects = new Map(samples.memoryPeakBytes.map((sample) => [keyOf(sample.labels), sample.labels.compose_project ?? '']));
   return keys.map((key) => {
     const [instance, container] = JSON.parse(key) as [string, string];
     const usage: Usage = {
@@ -76,9 +78,14 @@ export async function collectUsage(client: PrometheusClient, windowSeconds: numb
       memoryLimitBytes: finite(values.memoryLimitBytes.get(key)),
       limits: limitUses(key),
     };
+    const cpuEnforced = finite(values.cpuLimitEnforced.get(key));
+    const memoryEnforced = finite(values.memoryLimitEnforced.get(key));
+    if (cpuEnforced !== null || memoryEnforced !== null) usage.limitsEnforced = { cpu: cpuEnforced === null ? null : cpuEnforced === 1, memory: memoryEnforced === null ? null : memoryEnforced === 1 };
     if (container !== '') usage.container = container;
     const composeService = composeServices.get(key);
     if (composeService) usage.composeService = composeService;
+    const composeProject = composeProjects.get(key);
+    if (composeProject) usage.composeProject = composeProject;
     return usage;
   });
 }

@@ -18,6 +18,8 @@ export interface Usage {
   container?: string;
   /** Host mode: the container's compose service, where it has one. */
   composeService?: string;
+  /** Host mode: the container's compose project (or swarm stack), where it has one. */
+  composeProject?: string;
   windowSeconds: number;
   /** Seconds from the first sample in the window to the evaluation time. */
   historySeconds: number;
@@ -32,6 +34,8 @@ export interface Usage {
   activeUsers: number | null;
   cpuLimitCores: number | null;
   memoryLimitBytes: number | null;
+  /** Whether each limit is the kernel's (true) or the host's capacity standing in for none (false); absent where unknown. */
+  limitsEnforced?: { cpu: boolean | null; memory: boolean | null };
   /** Descriptors and tasks against their limits, where the window has them (none where they were not read). */
   limits?: LimitUse[];
 }

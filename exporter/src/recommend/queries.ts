@@ -11,7 +11,7 @@ export const SUBQUERY_STEP = '1m';
 export const CPU_QUANTILE = 0.95;
 
 /** Which series to size: one instance, one container (host mode), both, or none for all of them. */
-export interface SeriesFilter { instance?: string | undefined; container?: string | undefined; composeService?: string | undefined; /** Many hosts in one store: the `host` label. */ host?: string | undefined }
+export interface SeriesFilter { instance?: string | undefined; container?: string | undefined; composeService?: string | undefined; composeProject?: string | undefined; /** Many hosts in one store: the `host` label. */ host?: string | undefined }
 
 /** A label selector body such as `instance="host:9477",container="web"`; empty selects every series. */
 export function seriesSelector(filter: SeriesFilter, withContainer = true): string {
@@ -20,6 +20,7 @@ export function seriesSelector(filter: SeriesFilter, withContainer = true): stri
   if (filter.instance) matchers.push(`instance=${JSON.stringify(filter.instance)}`);
   if (withContainer && filter.container) matchers.push(`container=${JSON.stringify(filter.container)}`);
   if (withContainer && filter.composeService) matchers.push(`compose_service=${JSON.stringify(filter.composeService)}`);
+  if (withContainer && filter.composeProject) matchers.push(`compose_project=${JSON.stringify(filter.composeProject)}`);
   return matchers.join(',');
 }
 
@@ -34,6 +35,9 @@ export interface UsageQueries {
   firstSampleTimestamp: string;
   cpuLimitCores: string;
   memoryLimitBytes: string;
+  /** 1 where a CFS quota (a memory limit) applies; 0 where the host's CPUs (memory) stand in for one. */
+  cpuLimitEnforced: string;
+  memoryLimitEnforced: string;
   /** The largest share of its soft RLIMIT_NOFILE a process held in the window, 0-100. */
   fdsPeakPercent: string;
   /** The descriptors of the process nearest its limit, at their peak. */
@@ -70,6 +74,8 @@ export function usageQueries(filter: SeriesFilter, window: string): UsageQueries
     firstSampleTimestamp: `min_over_time(timestamp(${series('headroom_memory_working_set_bytes', selector)})[${window}:${SUBQUERY_STEP}])`,
     cpuLimitCores: `${series('headroom_cpu_limit_cores', selector)}`,
     memoryLimitBytes: `${series('headroom_memory_limit_bytes', selector)}`,
+    cpuLimitEnforced: `${series('headroom_cpu_limit_enforced', selector)}`,
+    memoryLimitEnforced: `${series('headroom_memory_limit_enforced', selector)}`,
     fdsPeakPercent: `max_over_time(${series('headroom_fds_percent', selector)}[${window}])`,
     fdsPeakOpen: `max_over_time((${series('headroom_fds_percent', selector)} / 100 * ignoring (command) ${series('headroom_fds_limit', selector)})[${window}:${SUBQUERY_STEP}])`,
     fdsLimit: `last_over_time(${series('headroom_fds_limit', selector)}[${window}])`,
