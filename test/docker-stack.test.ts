@@ -24,7 +24,7 @@ import { loadStandins } from '../scripts/standin-images.js';
 const TIME_SCALE = 20;
 const MiB = 1024 ** 2;
 const PORT_VARIABLES = STACK_PORT_VARIABLES;
-const SERVICES = stackServices();
+const SERVICES = stackServices({ demo: true });
 
 const scratch = mkdtempSync(path.join(os.tmpdir(), 'headroom-stack-'));
 const envFile = path.join(scratch, '.env');

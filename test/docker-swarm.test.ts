@@ -16,7 +16,7 @@ import { loadStandins } from '../scripts/standin-images.js';
 import { parseExposition } from './helpers/metrics-text.js';
 
 const PORT_VARIABLES = STACK_PORT_VARIABLES;
-const SERVICES = stackServices();
+const SERVICES = stackServices({ demo: true });
 const STACK_LABEL = 'label=com.docker.stack.namespace=headroom';
 
 const scratch = mkdtempSync(path.join(os.tmpdir(), 'headroom-swarm-'));

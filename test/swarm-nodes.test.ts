@@ -27,7 +27,7 @@ import { STACK_PORT_VARIABLES, stackServices } from './helpers/compose-file.js';
 import { STANDIN_TAGS, loadStandins } from '../scripts/standin-images.js';
 
 const PORT_VARIABLES = STACK_PORT_VARIABLES;
-const SERVICES = stackServices();
+const SERVICES = stackServices({ demo: false });
 const STACK_LABEL = 'label=com.docker.stack.namespace=headroom';
 const HOSTNAMES = ['hd-manager', 'hd-worker1', 'hd-worker2'] as const;
 

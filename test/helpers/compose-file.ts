@@ -148,6 +148,7 @@ export const STACK_PORT_VARIABLES = ['DEMO_PORT', 'HEADROOM_PORT', 'PROMETHEUS_P
 export type StackPortVariable = (typeof STACK_PORT_VARIABLES)[number];
 
 /** The stack's services with the demo, as the compose files name them. */
-export function stackServices(): string[] {
-  return Object.keys(loadStackWithDemo().services);
+/** The stack's services: headroom's own, and the demo's when it is turned on (make demo, DEMO=1). */
+export function stackServices({ demo }: { demo: boolean }): string[] {
+  return Object.keys((demo ? loadStackWithDemo() : loadCompose()).services);
 }
