@@ -55,10 +55,11 @@ let openMetrics = '';
 let prometheus: RunningPrometheus | undefined;
 let browser: RunningBrowser | undefined;
 
-// The window is longer than the week of history: every report holds all of it, however long the suite runs
-// (a 7d window's start would move past samples between two reports).
+/** The history's last sample, and every report's window end: two reports a minute apart read the same samples. */
+let end = 0;
+
 async function report(args: string[]) {
-  return run(process.execPath, [CLI, 'report', `--prometheus.url=${prometheus!.url}`, '--window=8d', ...args], { cwd: REPO_ROOT });
+  return run(process.execPath, [CLI, 'report', `--prometheus.url=${prometheus!.url}`, '--window=7d', `--end=${end}`, ...args], { cwd: REPO_ROOT });
 }
 
 async function reportJson(args: string[] = []): Promise<JsonEntry[]> {
@@ -86,9 +87,7 @@ test.before(async () => {
   browser = await launchChromium();
   workDir = mkdtempSync(path.join(os.tmpdir(), 'headroom-report-'));
   const dataDir = path.join(workDir, 'data');
-  // The history ends further back than Prometheus's 5 m lookback: a subquery step after the last sample still
-  // sees it until then, so a report made a minute later would count one more step.
-  const end = Math.floor(Date.now() / 1000 / 60) * 60 - 6 * 60;
+  end = Math.floor(Date.now() / 1000 / 60) * 60 - 60;
   openMetrics = historyOpenMetrics(SCENARIOS, end);
   await backfillOpenMetrics(openMetrics, dataDir);
   prometheus = await startPrometheus({ dataDir, configYaml: 'global:\n  evaluation_interval: 1m\n' });
@@ -162,6 +161,9 @@ test('CSV and Markdown say what the JSON says', async () => {
   }
   const markdown = await report(['--format=markdown']);
   assert.is(markdown.code, 0, markdown.stderr);
+  const windowEnd = new Date(end * 1000).toISOString();
+  assert.is((JSON.parse((await report(['--format=json'])).stdout) as { window_end: string }).window_end, windowEnd);
+  assert.match(markdown.stdout, `Window 7d up to ${windowEnd}`);
   for (const entry of entries) {
     assert.match(markdown.stdout, `## ${entry.container ?? entry.instance}`);
     assert.ok(markdown.stdout.includes(entry.recommended.reason), entry.recommended.reason);
@@ -213,6 +215,10 @@ test('bad flags exit 2 with one line; an unreachable Prometheus exits 1 with one
   assert.is(bad.code, 2);
   assert.is(bad.stderr.trim().split('\n').length, 1, bad.stderr);
   assert.match(bad.stderr, 'headroom report: invalid value "pdf" for flag --format: expected html|json|csv|markdown');
+  const badEnd = await report(['--end=last-week']);
+  assert.is(badEnd.code, 2);
+  assert.is(badEnd.stderr.trim().split('\n').length, 1, badEnd.stderr);
+  assert.match(badEnd.stderr, 'headroom report: invalid value "last-week" for flag --end: expected RFC 3339 TIME or UNIX SECONDS');
   const unreachable = await run(process.execPath, [CLI, 'report', '--prometheus.url=http://127.0.0.1:1', '--format=json'], { cwd: REPO_ROOT });
   assert.is(unreachable.code, 1);
   assert.is(unreachable.stderr.trim().split('\n').length, 1, unreachable.stderr);

@@ -2,7 +2,7 @@
 // history, per container: percentiles, time at each level, OOM kills, restarts, throttling, and the size it
 // has against the size it needs with the reason. HTML (with charts, self-contained), JSON, CSV or Markdown.
 import { renameSync, writeFileSync } from 'node:fs';
-import { commandFailure, httpUrl, parseSubcommandLine, text, type FlagSpec } from '../flags.js';
+import { commandFailure, httpUrl, optionalTime, parseSubcommandLine, text, type FlagSpec } from '../flags.js';
 import { formatDuration, parseDuration } from '../duration.js';
 import { NoDataError } from '../recommend/collect.js';
 import { DEFAULT_MARGIN } from '../recommend/decide.js';
@@ -21,6 +21,7 @@ has the charts and opens from disk without a network.`;
 export const reportFlags = {
   prometheusUrl: { name: 'prometheus.url', env: 'PROMETHEUS_URL', default: 'http://127.0.0.1:9090', form: 'http(s)://HOST:PORT', help: 'Prometheus server that scrapes headroom.', parse: (raw: string) => httpUrl(raw) ?? null },
   window: { name: 'window', default: formatDuration(DEFAULT_WINDOW_SECONDS), form: 'DURATION (e.g. 7d)', help: 'History to report on.', parse: parseDuration },
+  end: { name: 'end', default: '', form: 'RFC 3339 TIME or UNIX SECONDS', help: 'The end of the window (a past week, the same report twice); none ends it now.', parse: optionalTime },
   instance: { name: 'instance', default: '', form: 'HOST:PORT', help: 'The `instance` label to report on; none reports on every instance.', parse: text },
   container: { name: 'container', default: '', form: 'NAME', help: 'Host mode: the container to report on; none reports on every container.', parse: text },
   composeService: { name: 'compose-service', default: '', form: 'NAME', help: 'Host mode: the containers of this compose service.', parse: text },
@@ -42,12 +43,13 @@ export async function reportCommand(argv: string[]): Promise<void> {
   if (parsed.positionals.length > 0) fail(`unexpected argument ${JSON.stringify(parsed.positionals[0])}`, 2);
   const options = parsed.values;
   const generatedAt = new Date();
+  const end = options.end ?? generatedAt;
   let entries;
   try {
     entries = await collectReport(prometheusClient(options.prometheusUrl), {
       windowSeconds: options.window,
       filter: { instance: options.instance || undefined, container: options.container || undefined, composeService: options.composeService || undefined },
-      time: generatedAt.getTime() / 1000,
+      time: end.getTime() / 1000,
       charts: options.format === 'html',
       margin: DEFAULT_MARGIN,
     });
@@ -55,7 +57,7 @@ export async function reportCommand(argv: string[]): Promise<void> {
     if (error instanceof PrometheusError || error instanceof NoDataError) fail(error.message, 1);
     throw error;
   }
-  const content = renderReport(options.format, entries, { generatedAt, windowSeconds: options.window, prometheusUrl: options.prometheusUrl });
+  const content = renderReport(options.format, entries, { generatedAt, end, windowSeconds: options.window, prometheusUrl: options.prometheusUrl });
   if (options.out === '') process.stdout.write(content);
   else {
     writeReport(options.out, content);

@@ -17,7 +17,7 @@ import type { ReportEntry, Spread } from './collect.js';
 export const FORMATS = ['html', 'json', 'csv', 'markdown'] as const;
 export type Format = (typeof FORMATS)[number];
 
-export interface ReportMeta { generatedAt: Date; windowSeconds: number; prometheusUrl: string }
+export interface ReportMeta { generatedAt: Date; /** The window's end: now, or --end. */ end: Date; windowSeconds: number; prometheusUrl: string }
 
 const nameOf = (entry: ReportEntry) => entry.usage.container ?? entry.usage.instance;
 
@@ -37,6 +37,7 @@ export function reportJson(entries: ReportEntry[], meta: ReportMeta) {
     report_version: 1,
     generated_at: meta.generatedAt.toISOString(),
     window: formatDuration(meta.windowSeconds),
+    window_end: meta.end.toISOString(),
     containers: entries.map((entry) => ({
       instance: entry.usage.instance,
       container: entry.usage.container ?? null,
@@ -97,7 +98,7 @@ export function reportMarkdown(entries: ReportEntry[], meta: ReportMeta): string
   const lines = [
     `# headroom usage report`,
     '',
-    `Window ${formatDuration(meta.windowSeconds)} up to ${meta.generatedAt.toISOString()}, from ${meta.prometheusUrl}. Figures: P50 / P95 / P99 / max.`,
+    `Window ${formatDuration(meta.windowSeconds)} up to ${meta.end.toISOString()}, from ${meta.prometheusUrl}. Figures: P50 / P95 / P99 / max.`,
     '',
     '| container | size now → recommended | memory working set | CPU (cores) | time at each level | OOM kills | restarts | throttled |',
     '|---|---|---|---|---|---|---|---|',
@@ -152,13 +153,13 @@ export function reportHtml(entries: ReportEntry[], meta: ReportMeta): string {
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>headroom usage report, ${escapeHtml(formatDuration(meta.windowSeconds))} to ${escapeHtml(meta.generatedAt.toISOString())}</title>
+<title>headroom usage report, ${escapeHtml(formatDuration(meta.windowSeconds))} to ${escapeHtml(meta.end.toISOString())}</title>
 <style>${inlined(uplotFile('uPlot.min.css'))}
 ${inlined(pageStyles())}
 ${widths}</style>
 </head>
 <body class="report">
-<header class="top"><h1>headroom usage report</h1><p class="status">window ${escapeHtml(formatDuration(meta.windowSeconds))} up to ${escapeHtml(meta.generatedAt.toISOString())} · ${entries.length} container${entries.length === 1 ? '' : 's'} · headroom ${escapeHtml(VERSION)}</p></header>
+<header class="top"><h1>headroom usage report</h1><p class="status">window ${escapeHtml(formatDuration(meta.windowSeconds))} up to ${escapeHtml(meta.end.toISOString())} · ${entries.length} container${entries.length === 1 ? '' : 's'} · headroom ${escapeHtml(VERSION)}</p></header>
 <main>
 <table class="rows"><caption>Every container: the size it has and the size it needs</caption>
 <thead><tr><th scope="col">Container</th><th scope="col">Size now → recommended</th><th scope="col">Memory P95</th><th scope="col">CPU P95 (cores)</th><th scope="col">Time critical or worse</th><th scope="col">OOM kills</th></tr></thead>
