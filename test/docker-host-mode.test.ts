@@ -17,6 +17,7 @@ import { startEngine, type DockerEngine } from '../scripts/docker-engine.js';
 import { parseExposition, valueOf, type Sample } from './helpers/metrics-text.js';
 import { prometheusAlerts, startPrometheus } from './helpers/prometheus.js';
 import { loadStandins, STANDIN_TAGS } from '../scripts/standin-images.js';
+import { mixedLimitArgs } from './helpers/mixed-limits.js';
 
 const MiB = 1024 ** 2;
 const IMAGE = STANDIN_TAGS.nodeAlpine;
@@ -104,15 +105,8 @@ const OPTIONAL_FAMILIES = [
 
 test('twenty containers, some from compose, some unlimited: every figure matches docker inspect and the kernel files', async () => {
   const specs: Spec[] = [];
-  const memories = ['64m', '128m', '200m', '256m', '512m', ''];
-  const cpus = ['0.25', '0.5', '1', '1.5', ''];
   for (let index = 0; index < 17; index += 1) {
-    const args: string[] = [];
-    const memory = memories[index % memories.length]!;
-    const cpu = cpus[index % cpus.length]!;
-    if (memory) args.push(`--memory=${memory}`);
-    if (cpu) args.push(`--cpus=${cpu}`);
-    if (index % 3 === 0 && memory) args.push(`--memory-reservation=${Number.parseInt(memory, 10) / 2}m`);
+    const args = mixedLimitArgs(index, ['64m', '128m', '200m', '256m', '512m', '']);
     if (index % 4 === 1) args.push('--env', 'CPU_RESERVATION=0.125');
     if (index % 4 === 2) args.push('--label', 'headroom.cpu-reservation=0.2');
     // Neither ever becomes a metric label nor reaches the log.

@@ -20,6 +20,7 @@ import { REPO_ROOT, startExporter, waitFor, type RunningCli } from '../scripts/p
 import { loadStandins, STANDIN_TAGS } from '../scripts/standin-images.js';
 import { chartPixels, describeViolations, launchChromium, screenshot, seriousViolations, type RunningBrowser } from './helpers/browser.js';
 import { parseExposition, type Sample } from './helpers/metrics-text.js';
+import { mixedLimitArgs } from './helpers/mixed-limits.js';
 
 const IMAGE = STANDIN_TAGS.nodeAlpine;
 const NETWORK = 'ui-page-test';
@@ -82,17 +83,9 @@ test.before(async () => {
   engine = await startEngine({ tmpfs: '8g' });
   await loadStandins(engine, [IMAGE]);
   await engine.docker(['network', 'create', NETWORK]);
-  const memories = ['64m', '128m', '200m', '1024m', '512m', ''];
-  const cpus = ['0.25', '0.5', '1', '1.5', ''];
   for (let index = 0; index < 15; index += 1) {
-    const args: string[] = [];
-    const memory = memories[index % memories.length]!;
-    const cpu = cpus[index % cpus.length]!;
-    if (memory) args.push(`--memory=${memory}`);
-    if (cpu) args.push(`--cpus=${cpu}`);
-    if (index % 3 === 0 && memory) args.push(`--memory-reservation=${Number.parseInt(memory, 10) / 2}m`);
     running.push(`plain-${index}`);
-    await run(['--name', `plain-${index}`, ...args, IMAGE, 'sleep', 'infinity']);
+    await run(['--name', `plain-${index}`, ...mixedLimitArgs(index, ['64m', '128m', '200m', '1024m', '512m', '']), IMAGE, 'sleep', 'infinity']);
   }
   // Small's limits exactly: its size now is small; no limit at all: unlimited.
   await run(['--name', 'sized-small', '--memory=1024m', '--cpus=1', IMAGE, 'sleep', 'infinity']);
