@@ -147,20 +147,6 @@ export function optionalPositiveInteger(raw: string): number | null | undefined 
   return raw === '' ? undefined : positiveInteger(raw);
 }
 
-/** A moment as Prometheus's API takes one: RFC 3339 (`2026-11-30T00:00:00Z`) or Unix seconds; '' is none. */
-export function optionalTime(raw: string): Date | null | undefined {
-  if (raw === '') return undefined;
-  if (/^\d+(\.\d+)?$/.test(raw)) return new Date(Number(raw) * 1000);
-  const fields = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d+)?(Z|[+-]\d{2}:\d{2})$/.exec(raw);
-  if (!fields) return null;
-  const [year, month, day, hour, minute, second] = fields.slice(1, 7).map(Number) as [number, number, number, number, number, number];
-  // Date.parse rolls 30 February over into March: the day must exist in its month.
-  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
-  if (month < 1 || month > 12 || day < 1 || day > daysInMonth || hour > 23 || minute > 59 || second > 59) return null;
-  const milliseconds = Date.parse(raw);
-  return Number.isFinite(milliseconds) ? new Date(milliseconds) : null;
-}
-
 export interface ListenAddress { host: string; port: number }
 
 /** `HOST:PORT`, `:PORT` (all interfaces) or `[::1]:PORT`. */

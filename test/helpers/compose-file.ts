@@ -147,7 +147,6 @@ export function flagValue(args: string[], name: string): string | undefined {
 export const STACK_PORT_VARIABLES = ['DEMO_PORT', 'HEADROOM_PORT', 'PROMETHEUS_PORT', 'ALERTMANAGER_PORT', 'MAILPIT_PORT', 'GRAFANA_PORT'] as const;
 export type StackPortVariable = (typeof STACK_PORT_VARIABLES)[number];
 
-/** The stack's services with the demo, as the compose files name them. */
 /** The stack's services: headroom's own, and the demo's when it is turned on (make demo, DEMO=1). */
 export function stackServices({ demo }: { demo: boolean }): string[] {
   return Object.keys((demo ? loadStackWithDemo() : loadCompose()).services);

@@ -3,7 +3,8 @@ import * as assert from 'uvu/assert';
 import { levelOf, tierForUsers, TIERS } from '../../exporter/src/thresholds.js';
 import { formatCpus, formatMemorySize, parseCpus, parseMemorySize } from '../../exporter/src/sizes.js';
 import { parseDuration, formatDuration } from '../../exporter/src/duration.js';
-import { environmentVariable, listenAddress, optionalTime } from '../../exporter/src/flags.js';
+import { environmentVariable, listenAddress } from '../../exporter/src/flags.js';
+import { parseEnd } from '../../exporter/src/report/command.js';
 import { RateWindow } from '../../exporter/src/collectors/rate-window.js';
 import { groupProcesses } from '../../exporter/src/collectors/process-grouping.js';
 
@@ -65,14 +66,14 @@ test('flag values: durations, listen addresses and moments', () => {
   assert.equal(listenAddress('[::1]:9477'), { host: '::1', port: 9477 });
   assert.is(listenAddress('9477'), null);
   assert.is(listenAddress('host:99999'), null);
-  assert.is(optionalTime(''), undefined);
-  assert.is(optionalTime('1796342400')?.toISOString(), '2026-12-04T00:00:00.000Z');
-  assert.is(optionalTime('2026-12-04T01:00:00+01:00')?.toISOString(), '2026-12-04T00:00:00.000Z');
-  assert.is(optionalTime('2026-02-30T00:00:00Z'), null);
-  assert.is(optionalTime('2028-02-29T23:59:59Z')?.toISOString(), '2028-02-29T23:59:59.000Z');
-  assert.is(optionalTime('2026-12-04T24:00:00Z'), null);
-  assert.is(optionalTime('2026-12-04'), null);
-  assert.is(optionalTime('yesterday'), null);
+  assert.is(parseEnd(''), undefined);
+  assert.is(parseEnd('1796342400')?.toISOString(), '2026-12-04T00:00:00.000Z');
+  assert.is(parseEnd('2026-12-04T01:00:00+01:00')?.toISOString(), '2026-12-04T00:00:00.000Z');
+  assert.is(parseEnd('2026-02-30T00:00:00Z'), null);
+  assert.is(parseEnd('2028-02-29T23:59:59Z')?.toISOString(), '2028-02-29T23:59:59.000Z');
+  assert.is(parseEnd('2026-12-04T24:00:00Z'), null);
+  assert.is(parseEnd('2026-12-04'), null);
+  assert.is(parseEnd('yesterday'), null);
 });
 
 test('the CPU rate window averages over its window whatever the scrape frequency', () => {

@@ -2,7 +2,8 @@
 // history, per container: percentiles, time at each level, OOM kills, restarts, throttling, and the size it
 // has against the size it needs with the reason. HTML (with charts, self-contained), JSON, CSV or Markdown.
 import { renameSync, writeFileSync } from 'node:fs';
-import { commandFailure, httpUrl, optionalTime, parseSubcommandLine, text, type FlagSpec } from '../flags.js';
+import { z } from 'zod';
+import { commandFailure, httpUrl, parseSubcommandLine, text, type FlagSpec } from '../flags.js';
 import { formatDuration, parseDuration } from '../duration.js';
 import { NoDataError } from '../recommend/collect.js';
 import { DEFAULT_MARGIN } from '../recommend/decide.js';
@@ -18,10 +19,19 @@ P50, P95, P99 and max of the memory working set and of CPU, the share of time at
 restarts, throttled time, and the size now against the size recommended with the reason. The HTML report
 has the charts and opens from disk without a network.`;
 
+const RFC_3339 = z.iso.datetime({ offset: true });
+
+/** The window's end as Prometheus's API takes a time: RFC 3339 (`2026-11-30T00:00:00Z`) or Unix seconds; '' is now. */
+export function parseEnd(raw: string): Date | null | undefined {
+  if (raw === '') return undefined;
+  if (/^\d+(\.\d+)?$/.test(raw)) return new Date(Number(raw) * 1000);
+  return RFC_3339.safeParse(raw).success ? new Date(raw) : null;
+}
+
 export const reportFlags = {
   prometheusUrl: { name: 'prometheus.url', env: 'PROMETHEUS_URL', default: 'http://127.0.0.1:9090', form: 'http(s)://HOST:PORT', help: 'Prometheus server that scrapes headroom.', parse: (raw: string) => httpUrl(raw) ?? null },
   window: { name: 'window', default: formatDuration(DEFAULT_WINDOW_SECONDS), form: 'DURATION (e.g. 7d)', help: 'History to report on.', parse: parseDuration },
-  end: { name: 'end', default: '', form: 'RFC 3339 TIME or UNIX SECONDS', help: 'The end of the window (a past week, the same report twice); none ends it now.', parse: optionalTime },
+  end: { name: 'end', default: '', form: 'RFC 3339 TIME or UNIX SECONDS', help: 'The end of the window (a past week, the same report twice); none ends it now.', parse: parseEnd },
   instance: { name: 'instance', default: '', form: 'HOST:PORT', help: 'The `instance` label to report on; none reports on every instance.', parse: text },
   container: { name: 'container', default: '', form: 'NAME', help: 'Host mode: the container to report on; none reports on every container.', parse: text },
   composeService: { name: 'compose-service', default: '', form: 'NAME', help: 'Host mode: the containers of this compose service.', parse: text },
