@@ -73,11 +73,12 @@ export interface RunningCli extends Started { url: string; port: number }
 
 /**
  * Starts `headroom` (the built CLI) on a free loopback port and waits until /health answers. `prefix` runs it
- * under another command that ends by exec'ing it (`setpriv --reuid=...`, `unshare ...`).
+ * under another command that ends by exec'ing it (`setpriv --reuid=...`, `unshare ...`); `cli` is where that
+ * command finds the built CLI, when not at its path in the checkout.
  */
-export async function startExporter(args: string[] = [], env: NodeJS.ProcessEnv = {}, prefix: readonly string[] = []): Promise<RunningCli> {
+export async function startExporter(args: string[] = [], env: NodeJS.ProcessEnv = {}, prefix: readonly string[] = [], cli: string = CLI): Promise<RunningCli> {
   const port = await freePort();
-  const command = [...prefix, ...(args.some((arg) => arg.startsWith('--target.docker=')) ? HOST_MODE_CLI_COMMAND : CLI_COMMAND)];
+  const command = [...prefix, ...(args.some((arg) => arg.startsWith('--target.docker=')) ? HOST_MODE_CLI_COMMAND : CLI_COMMAND).slice(0, -1), cli];
   const started = start(command[0]!, [...command.slice(1), `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn', ...args], { env: { ...process.env, ...env } });
   const url = `http://127.0.0.1:${port}`;
   await waitFor(`headroom on ${url}\n${started.output()}`, async () => {

@@ -2,13 +2,13 @@
 // watching it as a sidecar, a real Prometheus with the generated rules (every `for` divided by 60) firing the
 // critical and then the danger alert; and the faults that must fail nothing else: processes that exit while
 // they are read, and processes the exporter may not read (run as nobody, against a procfs mounted with hidepid).
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { renderRules } from '../alerting-rules/files.js';
-import { start, startExporter, waitFor, type RunningCli, type Started } from '../scripts/processes.js';
+import { CLI, REPO_ROOT, start, startExporter, waitFor, type RunningCli, type Started } from '../scripts/processes.js';
 import { createLiveCgroup, type LiveCgroup } from './helpers/live-cgroup.js';
 import { parseExposition, scrape, valueOf, type Sample } from './helpers/metrics-text.js';
 import { prometheusAlerts, startPrometheus, type RunningPrometheus } from './helpers/prometheus.js';
@@ -20,7 +20,7 @@ const NOBODY = 65534;
 /** A uid no account uses, so that RLIMIT_NPROC counts only this test's processes. */
 const LONELY_UID = 54321;
 const scratch = mkdtempSync(path.join(os.tmpdir(), 'headroom-limits-live-'));
-chmodSync(scratch, 0o755); // an exporter run as nobody reaches its procfs mount in here
+chmodSync(scratch, 0o755); // an exporter run as nobody reaches its procfs mount and the checkout's view in here
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
 
 test.after(async () => {
@@ -88,8 +88,8 @@ function cgroupFor(name: string): LiveCgroup {
   return cgroup;
 }
 
-async function exporterFor(args: string[], prefix: string[] = []): Promise<RunningCli> {
-  const exporter = await startExporter(['--statistics.enabled=false', ...args], {}, prefix);
+async function exporterFor(args: string[], prefix: string[] = [], cli = CLI): Promise<RunningCli> {
+  const exporter = await startExporter(['--statistics.enabled=false', ...args], {}, prefix, cli);
   cleanups.push(() => exporter.stop());
   return exporter;
 }
@@ -208,8 +208,17 @@ test('run as nobody: another user\'s descriptors are counted (Linux 6.2+ gives t
   cgroup.addProcess(unprivileged.pid);
   const asNobody = ['setpriv', `--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups'];
   const target = `--target.cgroup=${cgroup.path}`;
+  // The checkout may sit where nobody cannot pass (a home directory, a `mktemp -d`: both 0700). Each exporter
+  // runs in a mount namespace of its own where the built exporter and its modules are bound into the scratch
+  // directory, which nobody can reach.
+  const view = path.join(scratch, 'checkout');
+  for (const directory of ['dist', 'node_modules']) mkdirSync(path.join(view, directory), { recursive: true });
+  copyFileSync(path.join(REPO_ROOT, 'package.json'), path.join(view, 'package.json'));
+  const viewCli = path.join(view, path.relative(REPO_ROOT, CLI));
+  const bind = ['dist', 'node_modules'].map((directory) => `mount --bind "${path.join(REPO_ROOT, directory)}" "${path.join(view, directory)}"`).join(' && ');
+  const inOwnMounts = (setup: string, ...extra: string[]) => ['unshare', '--mount', '--propagation', 'private', 'sh', '-c', `${setup} && exec ${asNobody.join(' ')} "$@"`, ...extra];
 
-  const plain = await exporterFor([target], asNobody);
+  const plain = await exporterFor([target], inOwnMounts(bind, 'sh'), viewCli);
   const total = openDescriptors(rooted.pid) + openDescriptors(unprivileged.pid);
   const samples = await scrape(`${plain.url}/metrics`);
   assert.equal(successes(samples), allSucceeded);
@@ -220,8 +229,8 @@ test('run as nobody: another user\'s descriptors are counted (Linux 6.2+ gives t
 
   // A procfs of its own, in a mount namespace of its own, where nobody may look into root's processes.
   const hidden = path.join(scratch, 'proc-hidepid');
-  const withHidepid = ['unshare', '--mount', '--propagation', 'private', 'sh', '-c', `mkdir -p "$0" && mount -t proc -o hidepid=1 proc "$0" && exec ${asNobody.join(' ')} "$@"`, hidden];
-  const behind = await exporterFor([target, `--path.procfs=${hidden}`], withHidepid);
+  const withHidepid = inOwnMounts(`${bind} && mkdir -p "$0" && mount -t proc -o hidepid=1 proc "$0"`, hidden);
+  const behind = await exporterFor([target, `--path.procfs=${hidden}`], withHidepid, viewCli);
   const hiddenSamples = await scrape(`${behind.url}/metrics`);
   assert.equal(successes(hiddenSamples), allSucceeded, 'nothing fails');
   assert.is(valueOf(hiddenSamples, 'headroom_fds_open'), openDescriptors(unprivileged.pid), 'nobody\'s own process is still counted');
