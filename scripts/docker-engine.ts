@@ -88,6 +88,12 @@ export interface DockerEngine {
   docker(args: string[], options?: CommandOptions): Promise<CommandResult>;
   /** Runs docker-compose (1.29) against this engine. */
   compose(args: string[], options?: CommandOptions): Promise<CommandResult>;
+  /**
+   * `docker rm --force` of these containers (names or IDs), waiting at most timeoutMs (default 60 s). Engine 20.10 now and then
+   * never returns from one such kill (moby/moby#38781): then what is still there is named on stderr and left
+   * for stop(), which kills it with the daemon. Returns those names.
+   */
+  removeContainers(names: string[], timeoutMs?: number): Promise<string[]>;
   /** The daemon's log so far. */
   log(): string;
   /**
@@ -221,6 +227,8 @@ function clientEnv(dir: string): NodeJS.ProcessEnv {
   return env;
 }
 
+/** In an engine's directory: the IDs of containers whose `docker rm --force` never returned. */
+const HUNG_REMOVALS = 'hung-removals';
 const lines = (text: string | undefined) => (text ?? '').split('\n').map((line) => line.trim()).filter(Boolean);
 
 const containerCgroups = (id: string) => entries(CGROUP_ROOT).map((controller) => path.join(CGROUP_ROOT, controller, 'docker', id)).filter((cgroup) => existsSync(cgroup));
@@ -283,13 +291,22 @@ function cleanupEngine(dir: string): string[] {
     }
     return result.stdout;
   };
+  // A removal that never returns (see removeContainers) is no problem of its own: what it leaves is killed below.
+  const removeAll = (containers: string[]) => {
+    const result = spawnSync(DOCKER_CLI, ['rm', '--force', '--volumes', ...containers], { env, encoding: 'utf8', timeout: 180_000 });
+    if (result.status === 0) return;
+    if ((result.error as NodeJS.ErrnoException | undefined)?.code === 'ETIMEDOUT') process.stderr.write(`[docker-engine] ${dir}: docker rm --force did not return within 180 s; the containers' processes are killed with the daemon\n`);
+    else problems.push(`docker rm --force --volumes: ${result.error?.message ?? ''}${result.stderr ?? ''}`.trim());
+  };
   let answered = false;
   if (Number.isFinite(pid) && alive(pid) && existsSync(path.join(dir, 'docker.sock'))) {
     answered = true;
     for (const id of lines(docker(['network', 'ls', '--quiet', '--no-trunc']))) networkIds.add(id);
     if ((docker(['info', '--format', '{{.Swarm.LocalNodeState}}']) ?? '').trim() !== 'inactive') docker(['swarm', 'leave', '--force']);
-    const containers = lines(docker(['ps', '--all', '--quiet']));
-    if (containers.length > 0) docker(['rm', '--force', '--volumes', ...containers], 180_000);
+    // Not those whose removal already never returned (removeContainers): they go with the daemon.
+    const hung = lines(readIfThere(path.join(dir, HUNG_REMOVALS)));
+    const containers = lines(docker(['ps', '--all', '--quiet', '--no-trunc'])).filter((id) => !hung.includes(id));
+    if (containers.length > 0) removeAll(containers);
     // Local ones only: a swarm network still listed a moment after leaving the swarm goes with it, and removing
     // it now fails ("not a swarm manager").
     const networks = lines(docker(['network', 'ls', '--quiet', '--no-trunc', '--filter', 'type=custom', '--filter', 'scope=local']));
@@ -509,6 +526,19 @@ export async function startEngine(options: EngineOptions = {}): Promise<DockerEn
   const docker = (args: string[], more?: CommandOptions) => runCommand(DOCKER_CLI, args, clientOptions(more));
   const compose = (args: string[], more?: CommandOptions) => runCommand(DOCKER_COMPOSE, args, clientOptions(more));
 
+  const removeContainers = async (names: string[], timeoutMs = 60_000): Promise<string[]> => {
+    if (names.length === 0) return [];
+    const removal = await docker(['rm', '--force', ...names], { timeoutMs, check: false });
+    if (removal.code === 0) return [];
+    const listed = lines((await docker(['ps', '--all', '--no-trunc', '--format', '{{.ID}} {{.Names}}'], { timeoutMs: 30_000, check: false })).stdout).map((line) => line.split(' '));
+    const stuck = listed.filter(([id, listedName]) => names.some((name) => listedName === name || id!.startsWith(name)));
+    if (stuck.length === 0) return [];
+    if (removal.code !== null) throw new Error(`docker rm --force ${names.join(' ')} exited ${removal.code}: ${removal.stderr}`);
+    appendFileSync(path.join(dir, HUNG_REMOVALS), stuck.map(([id]) => `${id}\n`).join(''));
+    process.stderr.write(`[docker-engine] docker rm --force did not return within ${timeoutMs / 1000} s; left for stop(): ${stuck.map(([, name]) => name).join(' ')}\n${log().split('\n').slice(-6).join('\n')}\n`);
+    return names.filter((name) => stuck.some(([id, listedName]) => listedName === name || id!.startsWith(name)));
+  };
+
   let proxy: Promise<BuildProxy> | undefined;
   const proxyBuildArgs = async (): Promise<Record<string, string>> => {
     proxy ??= startBuildProxy(namespace.hostAddress);
@@ -526,7 +556,7 @@ export async function startEngine(options: EngineOptions = {}): Promise<DockerEn
     if (problems.length > 0) throw new Error(`stopping the engine in ${dir}:\n${problems.join('\n')}\n${text.slice(-2000)}`);
   };
 
-  return { dir, namespace, address: namespace.address, socket, host: env.DOCKER_HOST!, env, docker, compose, log, proxyBuildArgs, kill, restart, stop };
+  return { dir, namespace, address: namespace.address, socket, host: env.DOCKER_HOST!, env, docker, compose, removeContainers, log, proxyBuildArgs, kill, restart, stop };
 }
 
 /** `--build-arg NAME=VALUE` for each argument. */

@@ -1,10 +1,11 @@
 // The private engines (scripts/docker-engine.ts) beside what the host already has: with an interface named
 // docker0 on the host (the test makes a bridge of that name when there is none, as a developer's own Docker
 // would have) and a load balancer's file of another engine in /var/lib/docker/network/files (lb_x, made by the
-// test when it is not there), a plain engine, a swarm engine and `make bench-docker` interrupted with Ctrl-C
-// each start and stop; after each, docker0 is the same interface, lb_x is still there, the host's iptables
-// rules and IP forwarding are as they were, and nothing of the engine is left: its network namespace and
-// interface, its mounts, its containers' cgroups, the load-balancer files of its own networks, its directory.
+// test when it is not there), a plain engine, a swarm engine, an engine whose removal of a container never
+// returns, and `make bench-docker` interrupted with Ctrl-C each start and stop; after each, docker0 is the same
+// interface, lb_x is still there, the host's iptables rules and IP forwarding are as they were, and nothing of
+// the engine is left: its network namespace and interface, its mounts, its containers' cgroups, the
+// load-balancer files of its own networks, its directory.
 // The test removes what it made itself, and only that.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -126,6 +127,29 @@ test('a swarm engine: its network\'s load-balancer file, still there after the n
     await engine.stop();
   }
   assert.not.ok(existsSync(loadBalancer), `${loadBalancer} is removed`);
+  assertGone(left!);
+  await assertHostAsBefore();
+});
+
+test('a removal the engine never finishes (the shim stopped: no exit event comes): removeContainers names it and goes on, stop() kills it and leaves nothing', async () => {
+  const engine = await startEngine();
+  let left: Traces | undefined;
+  let pid = 0;
+  let shim = 0;
+  try {
+    const image = await importHostNodeImage(engine.docker);
+    for (const name of ['stuck', 'fine']) await engine.docker(['run', '--detach', '--name', name, image, '-e', 'setInterval(() => {}, 1 << 30)']);
+    pid = Number((await engine.docker(['inspect', '--format', '{{.State.Pid}}', 'stuck'])).stdout);
+    shim = Number(/^PPid:\s+(\d+)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]);
+    assert.match(readFileSync(`/proc/${shim}/cmdline`, 'utf8'), 'containerd-shim');
+    left = await traces(engine);
+    process.kill(shim, 'SIGSTOP');
+    assert.equal(await engine.removeContainers(['stuck', 'fine'], 5000), ['stuck']);
+    assert.is((await engine.docker(['ps', '--all', '--format', '{{.Names}}'])).stdout.trim(), 'stuck', 'the other one is removed');
+  } finally {
+    await engine.stop();
+  }
+  await waitFor('its process and its shim gone', async () => !existsSync(`/proc/${pid}`) && !existsSync(`/proc/${shim}`), 10_000, 100);
   assertGone(left!);
   await assertHostAsBefore();
 });

@@ -176,7 +176,7 @@ test('twenty containers, some from compose, some unlimited: every figure matches
   const perContainer = samples.filter((sample) => sample.labels.container !== undefined).length / 20;
   console.log(`  ${perContainer.toFixed(1)} series per container`);
   await engine!.compose(['-p', 'shop', '-f', composeFile, 'down']);
-  await engine!.docker(['rm', '--force', ...specs.map((spec) => spec.name)]);
+  await engine!.removeContainers(specs.map((spec) => spec.name));
 });
 
 test('a PID 1 that outgrows its 64 MiB limit under on-failure:3: OOM kills and restarts counted across restarts, the danger alert fires', async () => {
@@ -211,7 +211,7 @@ test('a PID 1 that outgrows its 64 MiB limit under on-failure:3: OOM kills and r
       return engineKills >= 2 && engineKills > cgroupKills ? { engineKills, cgroupKills } : undefined;
     }, 30_000, 250);
     console.log(`  engine counts ${later.engineKills} kills, the current cgroup ${later.cgroupKills}`);
-    await engine!.docker(['rm', '--force', id]);
+    await engine!.removeContainers([id]);
   } finally {
     await prometheus.stop();
   }
@@ -234,8 +234,10 @@ test('containers created and removed during scrapes: every scrape answers, no co
       const names = Array.from({ length: 4 }, (_, index) => `churn-${round}-${index}`);
       await Promise.all(names.map((name) => run(['--name', name, '--memory=32m', IMAGE, 'sleep', 'infinity'])));
       await waitFor(`round ${round} seen`, async () => (await scrape()).samples.filter((sample) => sample.name === 'headroom_memory_limit_bytes' && names.includes(sample.labels.container ?? '')).length === names.length, 10_000, 100);
-      await engine!.docker(['rm', '--force', ...names]);
-      await waitFor(`round ${round} gone`, async () => !(await scrape()).samples.some((sample) => names.includes(sample.labels.container ?? '')), 2000, 50);
+      // One the engine fails to remove (named on stderr) is still there, and still watched.
+      const left = await engine!.removeContainers(names);
+      const removed = names.filter((name) => !left.includes(name));
+      await waitFor(`round ${round} gone`, async () => !(await scrape()).samples.some((sample) => removed.includes(sample.labels.container ?? '')), 2000, 50);
     }
   } finally {
     scraping = false;

@@ -105,7 +105,7 @@ test('the exporter runs as a non-root user', async () => {
     // The data directory is writable by that user.
     await docker.docker(['exec', container, 'sh', '-c', 'touch /var/lib/headroom/.w && rm /var/lib/headroom/.w']);
   } finally {
-    await docker.docker(['rm', '--force', container], { check: false });
+    await docker.removeContainers([container]);
   }
 });
 
@@ -126,7 +126,7 @@ test(`its HEALTHCHECK turns healthy within the ${HEALTH_START_PERIOD_S} s start 
     assert.ok(seconds <= HEALTH_START_PERIOD_S, `healthy after ${seconds} s`);
     assert.is(health.FailingStreak, 0);
   } finally {
-    await docker.docker(['rm', '--force', container], { check: false });
+    await docker.removeContainers([container]);
   }
 });
 
@@ -155,7 +155,7 @@ test('docker run --memory=300m --cpus=0.25: /metrics of the exporter watching it
     // Neither figure is the host's (24 GiB, 2 CPUs here): they come from the container's cgroup.
     assert.ok((valueOf(samples, 'headroom_memory_usage_bytes') ?? 0) > 0, `memory usage; ${context}`);
   } finally {
-    await docker.docker(['rm', '--force', container], { check: false });
+    await docker.removeContainers([container]);
   }
 });
 

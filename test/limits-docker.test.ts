@@ -86,7 +86,7 @@ test('--pids-limit=64 and 60 children of the shell: 61/64 fires critical; at 64 
   await firing('HeadroomPidsHigh', 'forker', 'danger');
   const health = await (await fetch(`${exporter!.url}/health`)).json() as { checks: { resources: { status: string; message: string } } };
   assert.match(health.checks.resources.message, 'forker: cpu info, memory info, fds info, pids danger');
-  await engine!.docker(['rm', '--force', id]);
+  await engine!.removeContainers([id]);
 });
 
 /** A Node process that names itself, opens /dev/null until it holds N descriptors, and waits. */

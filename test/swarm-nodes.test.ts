@@ -177,7 +177,7 @@ test('a container on a worker OOM-killed at its limit fires the danger alert nam
     return (await alerts()).find((candidate) => candidate.labels.alertname === 'HeadroomMemoryHigh' && candidate.labels.severity === 'danger' && candidate.labels.container === 'hungry' && candidate.state === 'firing');
   }, 180_000, 3000));
   assert.is(alert.labels.node, 'hd-worker1');
-  await worker(1).docker(['rm', '--force', 'hungry']);
+  await worker(1).removeContainers(['hungry']);
 });
 
 test('automatic sizing on a worker: the task\'s container raised in place, the drift from the service\'s spec recorded; a new task has the spec\'s limits again', async () => {
