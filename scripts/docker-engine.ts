@@ -89,9 +89,9 @@ export interface DockerEngine {
   /** Runs docker-compose (1.29) against this engine. */
   compose(args: string[], options?: CommandOptions): Promise<CommandResult>;
   /**
-   * `docker rm --force` of these containers (names or IDs), waiting at most timeoutMs (default 60 s). Engine 20.10 now and then
-   * never returns from one such kill (moby/moby#38781): then what is still there is named on stderr and left
-   * for stop(), which kills it with the daemon. Returns those names.
+   * `docker rm --force` of these containers (names or IDs), waiting at most timeoutMs (default 60 s). Engine
+   * 20.10 now and then never returns from one such kill (moby/moby#38781): then what is still there is named
+   * on stderr and left for stop(), which kills it with the daemon. Returns those names.
    */
   removeContainers(names: string[], timeoutMs?: number): Promise<string[]>;
   /** The daemon's log so far. */
@@ -531,12 +531,13 @@ export async function startEngine(options: EngineOptions = {}): Promise<DockerEn
     const removal = await docker(['rm', '--force', ...names], { timeoutMs, check: false });
     if (removal.code === 0) return [];
     const listed = lines((await docker(['ps', '--all', '--no-trunc', '--format', '{{.ID}} {{.Names}}'], { timeoutMs: 30_000, check: false })).stdout).map((line) => line.split(' '));
-    const stuck = listed.filter(([id, listedName]) => names.some((name) => listedName === name || id!.startsWith(name)));
+    const refersTo = (name: string, [id, listedName]: string[]) => listedName === name || id!.startsWith(name);
+    const stuck = listed.filter((container) => names.some((name) => refersTo(name, container)));
     if (stuck.length === 0) return [];
     if (removal.code !== null) throw new Error(`docker rm --force ${names.join(' ')} exited ${removal.code}: ${removal.stderr}`);
     appendFileSync(path.join(dir, HUNG_REMOVALS), stuck.map(([id]) => `${id}\n`).join(''));
     process.stderr.write(`[docker-engine] docker rm --force did not return within ${timeoutMs / 1000} s; left for stop(): ${stuck.map(([, name]) => name).join(' ')}\n${log().split('\n').slice(-6).join('\n')}\n`);
-    return names.filter((name) => stuck.some(([id, listedName]) => listedName === name || id!.startsWith(name)));
+    return names.filter((name) => stuck.some((container) => refersTo(name, container)));
   };
 
   let proxy: Promise<BuildProxy> | undefined;
